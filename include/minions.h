@@ -1,0 +1,215 @@
+/* minions.h: the public API of libminions.
+ *
+ * Minions lets a small language model that runs next to the data (Ollama,
+ * llama.cpp, vLLM, ...) collaborate with a frontier model in the cloud
+ * (OpenAI, Anthropic, Together, Gemini, ...) so that only the local model
+ * reads long documents.
+ *
+ * Conventions (after libgit2 and sqlite3.h):
+ *  - Handles are opaque. Each has a _new function that fills an `out`
+ *    parameter and a _free function; _free(NULL) is a no-op.
+ *  - Functions returning int return MN_OK (0) or a negative MN_E* code; the
+ *    handle then holds a one-line message (mn_*_errmsg) until its next call.
+ *  - Strings returned as `const char *` are owned by the handle and stay
+ *    valid until the handle is freed or the next call that changes it.
+ *    Strings passed in are copied unless stated otherwise.
+ *  - Option structs have an _INIT macro; start from it and change fields.
+ *  - No global mutable state except what mn_global_init() sets up.
+ *    Distinct handles may be used from distinct threads at once; one handle
+ *    must not be used from two threads at once (except mn_run_cancel).
+ */
+#ifndef MINIONS_H
+#define MINIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MN_VERSION_MAJOR 0
+#define MN_VERSION_MINOR 1
+
+/* ---- Errors --------------------------------------------------------- */
+
+enum {
+  MN_OK = 0,
+  MN_EINVAL = -1,       /* a bad argument, option or flag */
+  MN_ENOMEM = -2,       /* out of memory */
+  MN_EIO = -3,          /* a file could not be read or written */
+  MN_ENET = -4,         /* could not connect, or the connection broke */
+  MN_EHTTP = -5,        /* the server answered with an HTTP error status */
+  MN_EPARSE = -6,       /* a reply, file or model output could not be parsed */
+  MN_ETIMEOUT = -7,     /* a time limit passed */
+  MN_ECANCELLED = -8,   /* mn_run_cancel() was called */
+  MN_ELIMIT = -9,       /* a size or count cap was reached */
+  MN_ESANDBOX = -10,    /* remote-written code was refused or failed */
+  MN_EUNSUPPORTED = -11,/* unknown provider, protocol or file type */
+  MN_ENOTFOUND = -12,   /* a file or folder does not exist */
+  MN_EAUTH = -13,       /* an API key is missing or was refused */
+  MN_EMODEL = -14       /* a model's reply was unusable after the retries */
+};
+
+/* A short, static description of an error code ("timeout", ...). */
+const char *mn_strerror(int code);
+
+/* The library version as "MAJOR.MINOR.PATCH"; static storage. */
+const char *mn_version(void);
+
+/* Reference-counted set-up of the libraries underneath (libcurl). Call once
+ * before any other function from a single thread; pair every successful
+ * call with mn_global_cleanup(). */
+int mn_global_init(void);
+void mn_global_cleanup(void);
+
+/* ---- Documents -------------------------------------------------------- */
+
+/* A set of documents, each a name and a UTF-8 text. */
+typedef struct mn_docs mn_docs;
+
+int mn_docs_new(mn_docs **out);
+/* Add a file or a folder. Plain text and Markdown are read as they are;
+ * PDFs go through `pdftotext` with page breaks kept as form feeds; folders
+ * are walked recursively in byte order of their names, taking text-like
+ * files only. Invalid UTF-8 is repaired (each bad byte becomes U+FFFD) when
+ * it is a small part of the file, otherwise the file is rejected as binary.
+ * Returns MN_ENOTFOUND, MN_EIO, MN_EUNSUPPORTED, MN_ELIMIT or MN_EPARSE with
+ * a message naming the path. */
+int mn_docs_add_path(mn_docs *docs, const char *path);
+/* Add text held in memory (copied; repaired like a file). */
+int mn_docs_add_text(mn_docs *docs, const char *name, const char *text, size_t len);
+size_t mn_docs_count(const mn_docs *docs);
+/* Name and text of document i (owned by docs); NULL if i is out of range. */
+const char *mn_docs_name(const mn_docs *docs, size_t i);
+const char *mn_docs_text(const mn_docs *docs, size_t i, size_t *len_out);
+/* Total bytes of text over all documents. */
+size_t mn_docs_total_bytes(const mn_docs *docs);
+/* Limit on the total bytes of text (default 512 MiB). */
+void mn_docs_set_max_bytes(mn_docs *docs, size_t max_bytes);
+const char *mn_docs_errmsg(const mn_docs *docs);
+void mn_docs_free(mn_docs *docs);
+
+/* ---- Usage, cost, timing ------------------------------------------------ */
+
+typedef struct mn_usage {
+  uint64_t prompt_tokens;        /* input tokens, cached ones included */
+  uint64_t completion_tokens;    /* output tokens */
+  uint64_t cached_prompt_tokens; /* part of prompt_tokens served from cache */
+  uint64_t calls;                /* requests answered (retries included) */
+} mn_usage;
+
+/* Seconds. overhead_time = total_time - local_call_time - remote_call_time
+ * where the call times are wall-clock time spent waiting on each side. */
+typedef struct mn_timing {
+  double local_call_time;
+  double remote_call_time;
+  double total_time;
+  double overhead_time;
+} mn_timing;
+
+/* ---- Events ------------------------------------------------------------- */
+
+typedef enum mn_side { MN_SIDE_LOCAL = 0, MN_SIDE_REMOTE = 1 } mn_side;
+
+typedef enum mn_event_type {
+  MN_EVENT_RUN_STARTED,    /* text: protocol name */
+  MN_EVENT_ROUND_STARTED,  /* round */
+  MN_EVENT_MESSAGE,        /* side, to_model, text: a message to or from a model */
+  MN_EVENT_USAGE,          /* usage_local, usage_remote, cost_usd updated */
+  MN_EVENT_JOBS_PROGRESS,  /* jobs_done of jobs_total (MinionS execute step) */
+  MN_EVENT_RETRY,          /* side, text: why a request or reply is retried */
+  MN_EVENT_FINAL_ANSWER,   /* text: the answer */
+  MN_EVENT_ERROR           /* code, text: what failed */
+} mn_event_type;
+
+typedef struct mn_event {
+  mn_event_type type;
+  int round;               /* 1-based; 0 outside rounds */
+  mn_side side;
+  int to_model;            /* MESSAGE: 1 = sent to the model, 0 = its reply */
+  const char *text;        /* may be NULL; valid during the callback only */
+  const char *label;       /* short kind of message ("advice", "code", ...) or NULL */
+  size_t jobs_done, jobs_total;
+  const mn_usage *usage_local, *usage_remote;
+  double cost_usd;         /* remote cost so far; < 0 when unknown */
+  int code;                /* ERROR: the MN_E* code */
+} mn_event;
+
+/* Called on the thread that runs the protocol, in order. Must not call back
+ * into the same mn_run except mn_run_cancel(). */
+typedef void (*mn_event_cb)(const mn_event *event, void *userdata);
+
+/* ---- Runs --------------------------------------------------------------- */
+
+typedef struct mn_run_opts {
+  const char *protocol;      /* "remote-only", "local-only", "minion", "minions" */
+  const char *local_spec;    /* "PROVIDER:MODEL", e.g. "ollama:llama3.2" */
+  const char *remote_spec;   /* e.g. "openai:gpt-4o" */
+  const char *const *local_urls; /* base URLs for the local model; several
+                                    spread MinionS jobs; NULL: the default */
+  size_t n_local_urls;
+  const char *remote_url;    /* base URL override for the remote; NULL: default */
+  const char *task;
+  const char *doc_metadata;  /* short description of the documents, or NULL */
+  const char *log_path;      /* run-log file; NULL: a new file in log_dir */
+  const char *log_dir;       /* NULL: $MINIONS_LOG_DIR, else ./minions_logs */
+  const char *prices_path;   /* price table (JSON); NULL: the shipped one */
+  int max_rounds;            /* Minion/MinionS rounds; default 3 */
+  int stream;                /* 1: stream replies (SSE/NDJSON), 0: whole bodies */
+  double local_temperature;  /* default 0.0 */
+  double remote_temperature; /* default 0.0 */
+  int local_max_tokens;      /* default 2048 */
+  int remote_max_tokens;     /* default 4096 */
+  long connect_timeout_ms;   /* default 10 s */
+  long request_timeout_ms;   /* whole request, default 600 s */
+  long idle_timeout_ms;      /* no byte received, default 120 s */
+  int max_retries;           /* per request on 429/5xx/network, default 4 */
+  mn_event_cb on_event;      /* optional */
+  void *event_userdata;
+} mn_run_opts;
+
+#define MN_RUN_OPTS_INIT { NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, \
+  NULL, NULL, NULL, 3, 1, 0.0, 0.0, 2048, 4096, 10000, 600000, 120000, 4, \
+  NULL, NULL }
+
+typedef struct mn_run mn_run;
+
+/* Check the options, parse the model specs, find API keys and load the
+ * price table. Fails with MN_EINVAL (bad option), MN_EUNSUPPORTED (unknown
+ * provider or protocol), MN_EAUTH (a required API key variable is unset) or
+ * MN_EIO/MN_EPARSE (price table). On failure *out is still set when
+ * possible so that mn_run_errmsg() can explain; free it with mn_run_free(). */
+int mn_run_new(mn_run **out, const mn_run_opts *opts);
+/* Run the protocol over the documents (docs is borrowed for the call).
+ * Writes the run log even when the run fails. */
+int mn_run_execute(mn_run *run, const mn_docs *docs);
+/* Ask to stop a run under way; safe from another thread or a signal
+ * handler. mn_run_execute() then returns MN_ECANCELLED soon. */
+void mn_run_cancel(mn_run *run);
+
+const char *mn_run_answer(const mn_run *run);   /* NULL before success */
+const char *mn_run_protocol(const mn_run *run);
+void mn_run_usage(const mn_run *run, mn_usage *remote_out, mn_usage *local_out);
+/* Remote cost in US dollars; < 0 when the price of the remote model is not
+ * in the price table. Local models cost nothing. */
+double mn_run_cost_usd(const mn_run *run);
+void mn_run_timing(const mn_run *run, mn_timing *out);
+int mn_run_rounds(const mn_run *run);
+/* Path of the run log written (or NULL if it could not be written). */
+const char *mn_run_log_file(const mn_run *run);
+const char *mn_run_errmsg(const mn_run *run);
+void mn_run_free(mn_run *run);
+
+/* ---- Prices -------------------------------------------------------------- */
+
+/* Dollars for `u` at the given prices per million tokens (input, cached
+ * input, output). Cached tokens are billed at the cached price and the rest
+ * of the prompt at the input price. */
+double mn_cost_usd(const mn_usage *u, double in_per_m, double cached_in_per_m,
+                   double out_per_m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what the build needs (Debian 12 packages) when missing, then
+# configure and build into ./build. Safe to run again: it only does what is
+# not done yet.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
+          liblua5.4-dev libsqlite3-dev libmicrohttpd-dev libutf8proc-dev
+          libcmocka-dev poppler-utils)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_type=${MN_BUILD_TYPE:-RelWithDebInfo}
+cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
+cmake --build build -j"$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
+test -x build/minions || { echo "setup: build failed" >&2; exit 1; }

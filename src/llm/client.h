@@ -1,0 +1,111 @@
+/* Chat clients: one interface over every provider's wire format.
+ *
+ * A client is made from a model spec "PROVIDER:MODEL" and knows its
+ * provider's base URL, key variable, request shape and reply shape. A chat
+ * request (messages, temperature, max tokens, optional JSON schema) becomes
+ * an HTTP request on the shared transport; the reply (whole or streamed)
+ * becomes text, a finish reason and token usage.
+ */
+#ifndef MN_LLM_CLIENT_H
+#define MN_LLM_CLIENT_H
+
+#include <stddef.h>
+
+#include "minions.h"
+#include "net/http.h"
+
+typedef enum mn_wire {
+  MN_WIRE_OPENAI,      /* POST {base}/chat/completions, base ends in /v1 */
+  MN_WIRE_OLLAMA,      /* POST {base}/api/chat */
+  MN_WIRE_ANTHROPIC,   /* POST {base}/v1/messages */
+  MN_WIRE_GEMINI       /* POST {base}/v1beta/models/{model}:generateContent */
+} mn_wire;
+
+typedef struct mn_provider {
+  const char *name;          /* "openai", "together", "ollama", ... */
+  mn_wire wire;
+  const char *default_url;   /* base URL */
+  const char *url_env;       /* variable overriding the base URL, or NULL */
+  const char *key_env;       /* variable holding the API key, or NULL */
+  int key_required;          /* 0: sent only when set (openai-compatible, ollama) */
+} mn_provider;
+
+/* The provider named `name`, or NULL. */
+const mn_provider *mn_provider_find(const char *name);
+/* All providers, NULL-terminated (for --help). */
+const mn_provider *const *mn_provider_all(void);
+
+typedef struct mn_chat_msg {
+  const char *role;       /* "system", "user" or "assistant" */
+  const char *content;    /* UTF-8 */
+} mn_chat_msg;
+
+typedef struct mn_chat_req {
+  const mn_chat_msg *msgs;
+  size_t n_msgs;
+  double temperature;       /* < 0: leave to the server */
+  int max_tokens;           /* <= 0: leave to the server (Anthropic: 4096) */
+  const char *json_schema;  /* JSON text of a schema the reply must follow, or NULL */
+  const char *schema_name;  /* name for providers that want one ("job_output") */
+  int json_object;          /* no schema: still ask for a JSON object (JSON mode) */
+  int num_ctx;              /* Ollama context window; 0: sized from the prompt */
+} mn_chat_req;
+
+typedef struct mn_chat_result {
+  int code;                 /* MN_OK or MN_E*; on error only `error` is meaningful */
+  char *text;               /* reply text, UTF-8, NUL-terminated */
+  size_t text_len;
+  char *finish_reason;      /* normalised: "stop", "length", "content_filter",
+                               "tool_calls" or the provider's own word */
+  mn_usage usage;           /* this call's tokens (calls = 1) */
+  long http_status;
+  int attempts;
+  double elapsed_s;         /* submit to completion */
+  double service_s;         /* in flight, no queueing */
+  char *error;              /* one line, no secrets */
+} mn_chat_result;
+
+void mn_chat_result_free(mn_chat_result *r);
+
+typedef struct mn_client mn_client;
+
+typedef struct mn_client_opts {
+  int stream;               /* 1: ask for a streamed reply */
+  int max_inflight;         /* per endpoint; default 8 */
+  size_t max_reply_bytes;   /* cap on a reply's text; default 4 MiB */
+} mn_client_opts;
+
+#define MN_CLIENT_OPTS_INIT { 1, 8, 4u << 20 }
+
+/* Make a client for `spec` on transport `http` (borrowed; must outlive the
+ * client). urls: base URL overrides (n_urls >= 2 spreads requests: each
+ * queued request goes to whichever endpoint has a free slot first); NULL/0:
+ * the provider's variable or default. Reads the key from the environment.
+ * On failure returns MN_EINVAL (malformed spec or URL), MN_EUNSUPPORTED
+ * (unknown provider) or MN_EAUTH (required key unset) and sets *errmsg
+ * (caller frees). */
+int mn_client_new(mn_client **out, mn_http *http, const char *spec,
+                  const char *const *urls, size_t n_urls,
+                  const mn_client_opts *opts, char **errmsg);
+void mn_client_free(mn_client *c);
+
+const char *mn_client_provider(const mn_client *c);  /* "openai", ... */
+const char *mn_client_model(const mn_client *c);
+const char *mn_client_url(const mn_client *c, size_t i); /* base URL i, NULL past the end */
+
+/* Called once when the chat completes, from inside mn_http_run(). The result
+ * is owned by the callee: take what you need (you may steal text by setting
+ * res->text = NULL) before returning. */
+typedef void (*mn_chat_done_cb)(void *userdata, mn_chat_result *res);
+
+/* Queue a chat. The request is serialised at once (req may be freed after).
+ * Transport faults are retried by the transport; a 200 reply that cannot be
+ * parsed is retried once more here. */
+int mn_client_chat_async(mn_client *c, const mn_chat_req *req,
+                         mn_chat_done_cb done, void *userdata);
+
+/* Run one chat to completion on the client's transport (which must have no
+ * other work queued). Fills *out; returns out->code. */
+int mn_client_chat(mn_client *c, const mn_chat_req *req, mn_chat_result *out);
+
+#endif
