@@ -1,0 +1,115 @@
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("minions: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+const char *cli_next(cli_args *a, int *positional)
+{
+  static char name[128];
+  a->inline_value = NULL;
+  *positional = 0;
+  if(a->i >= a->argc)
+    return NULL;
+  const char *arg = a->argv[a->i++];
+  if(strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+    *positional = 1;
+    return arg;
+  }
+  const char *eq = strchr(arg, '=');
+  if(eq) {
+    size_t n = (size_t)(eq - arg);
+    if(n >= sizeof name)
+      n = sizeof name - 1;
+    memcpy(name, arg, n);
+    name[n] = '\0';
+    a->inline_value = eq + 1;
+    return name;
+  }
+  return arg;
+}
+
+const char *cli_value(cli_args *a, const char *flag)
+{
+  if(a->inline_value)
+    return a->inline_value;
+  if(a->i >= a->argc) {
+    cli_error("%s needs a value", flag);
+    return NULL;
+  }
+  return a->argv[a->i++];
+}
+
+int cli_int(const char *flag, const char *value, long lo, long hi, long *out)
+{
+  char *end;
+  errno = 0;
+  long v = strtol(value, &end, 10);
+  if(errno || end == value || *end || v < lo || v > hi) {
+    cli_error("%s expects a whole number from %ld to %ld, got '%s'", flag, lo, hi, value);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_double(const char *flag, const char *value, double lo, double hi, double *out)
+{
+  char *end;
+  errno = 0;
+  double v = strtod(value, &end);
+  if(errno || end == value || *end || !isfinite(v) || v < lo || v > hi) {
+    cli_error("%s expects a number from %g to %g, got '%s'", flag, lo, hi, value);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_values(cli_args *a, const char *flag, const char ***list, size_t *n)
+{
+  size_t before = *n;
+  if(a->inline_value) {
+    *list = realloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = a->inline_value;
+  }
+  while(a->i < a->argc && strncmp(a->argv[a->i], "--", 2) != 0) {
+    *list = realloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = a->argv[a->i++];
+  }
+  if(*n == before) {
+    cli_error("%s needs at least one value", flag);
+    return -1;
+  }
+  return 0;
+}
+
+mn_docs *cli_load_docs(const char *const *paths, size_t n)
+{
+  mn_docs *docs = NULL;
+  if(mn_docs_new(&docs) != MN_OK) {
+    cli_error("cannot create the document set");
+    return NULL;
+  }
+  for(size_t i = 0; i < n; i++) {
+    if(mn_docs_add_path(docs, paths[i]) != MN_OK) {
+      cli_error("%s", mn_docs_errmsg(docs));
+      mn_docs_free(docs);
+      return NULL;
+    }
+  }
+  return docs;
+}

@@ -1,0 +1,39 @@
+/* The command-line tool: a thin client of the public API (minions.h). */
+#ifndef MN_CLI_H
+#define MN_CLI_H
+
+#include <stddef.h>
+
+#include "minions.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Print "minions: <message>" on stderr (one line). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Command-line reading shared by the commands: "--flag value", "--flag=value",
+ * and flags taking several values ("--context a b c"). */
+typedef struct cli_args {
+  int argc;
+  char **argv;
+  int i;            /* next argument to read */
+  const char *inline_value; /* value after '=' of the current flag */
+} cli_args;
+
+/* The next flag name (without a value part), or NULL at the end. Sets
+ * *positional when the argument does not start with "--". */
+const char *cli_next(cli_args *a, int *positional);
+/* The value of the current flag; NULL (and an error printed) if missing. */
+const char *cli_value(cli_args *a, const char *flag);
+/* Parse an integer value in [lo, hi]; -1 with an error printed if invalid. */
+int cli_int(const char *flag, const char *value, long lo, long hi, long *out);
+int cli_double(const char *flag, const char *value, double lo, double hi, double *out);
+/* All values after a multi-value flag, up to the next "--" argument. */
+int cli_values(cli_args *a, const char *flag, const char ***list, size_t *n);
+
+/* Load --context paths into a fresh document set; NULL (error printed) on failure. */
+mn_docs *cli_load_docs(const char *const *paths, size_t n);
+
+int cmd_run(int argc, char **argv);
+
+#endif

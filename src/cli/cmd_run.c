@@ -1,0 +1,332 @@
+/* minions run: one task, one protocol, one answer. */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static const char run_help[] =
+"usage: minions run --protocol P --task TEXT --context PATH... [options]\n"
+"\n"
+"Answer TASK about the documents at PATH with protocol P.\n"
+"\n"
+"Protocol and models:\n"
+"  --protocol P          remote-only   documents + task to the remote model\n"
+"                        local-only    documents + task to the local model\n"
+"  --local SPEC          local model, PROVIDER:MODEL (e.g. ollama:llama3.2)\n"
+"  --remote SPEC         remote model, PROVIDER:MODEL (e.g. openai:gpt-4o)\n"
+"  --local-url URL       base URL of the local server (repeat to spread jobs\n"
+"                        over several servers)\n"
+"  --remote-url URL      base URL of the remote API\n"
+"\n"
+"  Providers (key variable; base URL variable):\n"
+"    openai (OPENAI_API_KEY; OPENAI_BASE_URL)      together (TOGETHER_API_KEY)\n"
+"    openrouter (OPENROUTER_API_KEY)               groq (GROQ_API_KEY)\n"
+"    deepseek (DEEPSEEK_API_KEY)                   mistral (MISTRAL_API_KEY)\n"
+"    anthropic (ANTHROPIC_API_KEY)                 gemini (GEMINI_API_KEY)\n"
+"    ollama (no key; OLLAMA_HOST, default http://127.0.0.1:11434)\n"
+"    openai-compatible: any /v1/chat/completions server (llama.cpp, vLLM,\n"
+"      tokasaurus, LM Studio, Lemonade); key optional\n"
+"      (OPENAI_COMPATIBLE_API_KEY; OPENAI_COMPATIBLE_BASE_URL,\n"
+"      default http://127.0.0.1:8080/v1)\n"
+"\n"
+"Task and documents:\n"
+"  --task TEXT           the question or task (required)\n"
+"  --context PATH...     files or folders: text, Markdown, PDF (needs\n"
+"                        pdftotext), code; folders are read recursively\n"
+"  --doc-metadata TEXT   a short description of the documents\n"
+"\n"
+"Output:\n"
+"  --json                print one JSON object: answer, protocol, usage,\n"
+"                        cost_usd, timing, log_file\n"
+"  --log FILE            write the run log to FILE (default: a new file in\n"
+"                        $MINIONS_LOG_DIR or ./minions_logs)\n"
+"  --prices FILE         price table (JSON, dollars per 1M tokens) instead of\n"
+"                        the built-in one\n"
+"  --quiet               no progress on stderr\n"
+"  --verbose             show whole messages on stderr\n"
+"\n"
+"Tuning:\n"
+"  --max-rounds N        rounds of the Minion/MinionS protocols (default 3)\n"
+"  --local-max-tokens N  reply cap of the local model (default 2048)\n"
+"  --remote-max-tokens N reply cap of the remote model (default 4096)\n"
+"  --no-stream           ask for whole replies instead of streams\n"
+"  --timeout SECONDS     limit on one request (default 600)\n"
+"  --connect-timeout S   limit on connecting (default 10)\n"
+"  --retries N           retries on 429/5xx/network errors (default 4)\n"
+"\n"
+"Exit status: 0 answered, 1 the run failed, 2 bad usage.\n";
+
+static mn_run *g_run;  /* for the signal handler: cancelling is signal-safe */
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  if(g_run)
+    mn_run_cancel(g_run);
+}
+
+typedef struct progress {
+  int enabled;
+  int verbose;
+} progress;
+
+static void show_message(const mn_event *ev, int verbose)
+{
+  const char *who = ev->side == MN_SIDE_LOCAL ? "local" : "remote";
+  const char *text = ev->text ? ev->text : "";
+  size_t len = strlen(text);
+  size_t show = verbose ? len : (len > 120 ? 120 : len);
+  fprintf(stderr, "%s %s%s%s: ", ev->to_model ? "->" : "<-", who,
+          ev->label ? " " : "", ev->label ? ev->label : "");
+  for(size_t i = 0; i < show; i++)
+    fputc(!verbose && (text[i] == '\n' || text[i] == '\r') ? ' ' : text[i], stderr);
+  fprintf(stderr, "%s\n", show < len ? "..." : "");
+}
+
+static void on_event(const mn_event *ev, void *ud)
+{
+  const progress *p = ud;
+  if(!p->enabled)
+    return;
+  switch(ev->type) {
+  case MN_EVENT_ROUND_STARTED:
+    fprintf(stderr, "== round %d\n", ev->round);
+    break;
+  case MN_EVENT_MESSAGE:
+    show_message(ev, p->verbose);
+    break;
+  case MN_EVENT_RETRY:
+    fprintf(stderr, "!! retrying %s: %s\n", ev->side == MN_SIDE_LOCAL ? "local" : "remote",
+            ev->text ? ev->text : "");
+    break;
+  case MN_EVENT_JOBS_PROGRESS:
+    fprintf(stderr, "\r   jobs %zu/%zu", ev->jobs_done, ev->jobs_total);
+    if(ev->jobs_done == ev->jobs_total)
+      fputc('\n', stderr);
+    break;
+  default:
+    break;
+  }
+}
+
+typedef struct run_cli {
+  mn_run_opts o;
+  const char **context;
+  size_t n_context;
+  const char **local_urls;
+  size_t n_local_urls;
+  int json, quiet, verbose;
+} run_cli;
+
+/* 0 ok, CLI_USAGE on a bad flag, -1 for --help */
+static int parse(run_cli *c, int argc, char **argv)
+{
+  cli_args a = { argc, argv, 0, NULL };
+  const char *f, *v;
+  int pos;
+  long n;
+  double d;
+  while((f = cli_next(&a, &pos))) {
+    if(pos) {
+      cli_error("unexpected argument '%s' (see 'minions run --help')", f);
+      return CLI_USAGE;
+    }
+#define VALUE() do { if(!(v = cli_value(&a, f))) return CLI_USAGE; } while(0)
+    if(!strcmp(f, "--help") || !strcmp(f, "-h")) {
+      return -1;
+    } else if(!strcmp(f, "--protocol")) {
+      VALUE(); c->o.protocol = v;
+    } else if(!strcmp(f, "--local")) {
+      VALUE(); c->o.local_spec = v;
+    } else if(!strcmp(f, "--remote")) {
+      VALUE(); c->o.remote_spec = v;
+    } else if(!strcmp(f, "--local-url")) {
+      VALUE();
+      c->local_urls = realloc(c->local_urls, (c->n_local_urls + 1) * sizeof *c->local_urls);
+      c->local_urls[c->n_local_urls++] = v;
+    } else if(!strcmp(f, "--remote-url")) {
+      VALUE(); c->o.remote_url = v;
+    } else if(!strcmp(f, "--task")) {
+      VALUE(); c->o.task = v;
+    } else if(!strcmp(f, "--doc-metadata")) {
+      VALUE(); c->o.doc_metadata = v;
+    } else if(!strcmp(f, "--context")) {
+      if(cli_values(&a, f, &c->context, &c->n_context))
+        return CLI_USAGE;
+    } else if(!strcmp(f, "--json")) {
+      c->json = 1;
+    } else if(!strcmp(f, "--log")) {
+      VALUE(); c->o.log_path = v;
+    } else if(!strcmp(f, "--prices")) {
+      VALUE(); c->o.prices_path = v;
+    } else if(!strcmp(f, "--quiet")) {
+      c->quiet = 1;
+    } else if(!strcmp(f, "--verbose")) {
+      c->verbose = 1;
+    } else if(!strcmp(f, "--no-stream")) {
+      c->o.stream = 0;
+    } else if(!strcmp(f, "--max-rounds")) {
+      VALUE(); if(cli_int(f, v, 1, 100, &n)) return CLI_USAGE;
+      c->o.max_rounds = (int)n;
+    } else if(!strcmp(f, "--local-max-tokens")) {
+      VALUE(); if(cli_int(f, v, 1, 1000000, &n)) return CLI_USAGE;
+      c->o.local_max_tokens = (int)n;
+    } else if(!strcmp(f, "--remote-max-tokens")) {
+      VALUE(); if(cli_int(f, v, 1, 1000000, &n)) return CLI_USAGE;
+      c->o.remote_max_tokens = (int)n;
+    } else if(!strcmp(f, "--timeout")) {
+      VALUE(); if(cli_double(f, v, 0.001, 86400, &d)) return CLI_USAGE;
+      c->o.request_timeout_ms = (long)(d * 1000);
+      if(c->o.idle_timeout_ms > c->o.request_timeout_ms)
+        c->o.idle_timeout_ms = c->o.request_timeout_ms;
+    } else if(!strcmp(f, "--connect-timeout")) {
+      VALUE(); if(cli_double(f, v, 0.001, 3600, &d)) return CLI_USAGE;
+      c->o.connect_timeout_ms = (long)(d * 1000);
+    } else if(!strcmp(f, "--retries")) {
+      VALUE(); if(cli_int(f, v, 0, 20, &n)) return CLI_USAGE;
+      c->o.max_retries = (int)n;
+    } else {
+      cli_error("unknown option '%s' (see 'minions run --help')", f);
+      return CLI_USAGE;
+    }
+#undef VALUE
+  }
+  if(!c->o.protocol) {
+    cli_error("--protocol is required (remote-only or local-only)");
+    return CLI_USAGE;
+  }
+  if(!c->o.task || !*c->o.task) {
+    cli_error("--task is required");
+    return CLI_USAGE;
+  }
+  if(!c->n_context) {
+    cli_error("--context is required (one or more files or folders)");
+    return CLI_USAGE;
+  }
+  c->o.local_urls = c->local_urls;
+  c->o.n_local_urls = c->n_local_urls;
+  return 0;
+}
+
+static void print_json(mn_run *run, int rc)
+{
+  mn_usage remote, local;
+  mn_timing t;
+  mn_run_usage(run, &remote, &local);
+  mn_run_timing(run, &t);
+  double cost = mn_run_cost_usd(run);
+  const char *answer = mn_run_answer(run);
+  const char *log = mn_run_log_file(run);
+  json_t *o = json_object();
+  json_object_set_new(o, "answer", answer ? json_string(answer) : json_null());
+  json_object_set_new(o, "protocol", json_string(mn_run_protocol(run)));
+  json_object_set_new(o, "rounds", json_integer(mn_run_rounds(run)));
+  json_object_set_new(o, "usage", json_pack("{s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I}}",
+    "remote", "prompt_tokens", (json_int_t)remote.prompt_tokens,
+    "completion_tokens", (json_int_t)remote.completion_tokens,
+    "cached_prompt_tokens", (json_int_t)remote.cached_prompt_tokens,
+    "calls", (json_int_t)remote.calls,
+    "local", "prompt_tokens", (json_int_t)local.prompt_tokens,
+    "completion_tokens", (json_int_t)local.completion_tokens,
+    "cached_prompt_tokens", (json_int_t)local.cached_prompt_tokens,
+    "calls", (json_int_t)local.calls));
+  json_object_set_new(o, "cost_usd", cost >= 0 ? json_real(cost) : json_null());
+  json_object_set_new(o, "timing", json_pack("{s:f,s:f,s:f,s:f}",
+    "local_call_time", t.local_call_time, "remote_call_time", t.remote_call_time,
+    "total_time", t.total_time, "overhead_time", t.overhead_time));
+  json_object_set_new(o, "log_file", log ? json_string(log) : json_null());
+  if(rc != MN_OK)
+    json_object_set_new(o, "error", json_string(mn_run_errmsg(run)));
+  char *s = json_dumps(o, JSON_INDENT(2));
+  if(s)
+    puts(s);
+  free(s);
+  json_decref(o);
+}
+
+static void print_text(mn_run *run)
+{
+  mn_usage remote, local;
+  mn_timing t;
+  mn_run_usage(run, &remote, &local);
+  mn_run_timing(run, &t);
+  double cost = mn_run_cost_usd(run);
+  char costbuf[32];
+  if(cost >= 0)
+    snprintf(costbuf, sizeof costbuf, "$%.4f", cost);
+  else
+    snprintf(costbuf, sizeof costbuf, "cost unknown");
+  printf("%s\n\n", mn_run_answer(run));
+  printf("[%s] remote %llu in + %llu out tokens (%s) | local %llu in + %llu out tokens | "
+         "%.2f s (remote %.2f s, local %.2f s)%s%s\n",
+         mn_run_protocol(run),
+         (unsigned long long)remote.prompt_tokens, (unsigned long long)remote.completion_tokens,
+         costbuf,
+         (unsigned long long)local.prompt_tokens, (unsigned long long)local.completion_tokens,
+         t.total_time, t.remote_call_time, t.local_call_time,
+         mn_run_log_file(run) ? " | log " : "",
+         mn_run_log_file(run) ? mn_run_log_file(run) : "");
+}
+
+int cmd_run(int argc, char **argv)
+{
+  run_cli c = { .o = MN_RUN_OPTS_INIT };
+  int rc = parse(&c, argc, argv);
+  if(rc) {
+    free(c.context);
+    free(c.local_urls);
+    if(rc < 0) {
+      fputs(run_help, stdout);
+      return CLI_OK;
+    }
+    return rc;
+  }
+  progress prog = { !c.quiet && isatty(2), c.verbose };
+  if(c.verbose && !c.quiet)
+    prog.enabled = 1;
+  c.o.on_event = on_event;
+  c.o.event_userdata = &prog;
+
+  mn_run *run = NULL;
+  mn_docs *docs = NULL;
+  int code = mn_run_new(&run, &c.o);
+  if(code != MN_OK) {
+    cli_error("%s", run ? mn_run_errmsg(run) : mn_strerror(code));
+    rc = (code == MN_EINVAL || code == MN_EUNSUPPORTED) ? CLI_USAGE : CLI_FAIL;
+    goto out;
+  }
+  docs = cli_load_docs(c.context, c.n_context);
+  if(!docs) {
+    rc = CLI_FAIL;
+    goto out;
+  }
+
+  g_run = run;
+  struct sigaction sa = { 0 };
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  code = mn_run_execute(run, docs);
+  g_run = NULL;
+
+  if(c.json)
+    print_json(run, code);
+  if(code != MN_OK) {
+    cli_error("%s", mn_run_errmsg(run));
+    rc = CLI_FAIL;
+  } else {
+    if(!c.json)
+      print_text(run);
+    rc = CLI_OK;
+  }
+out:
+  mn_docs_free(docs);
+  mn_run_free(run);
+  free(c.context);
+  free(c.local_urls);
+  return rc;
+}

@@ -1,0 +1,406 @@
+/* The public run API: options, clients, accounting, dispatch, run log. */
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm/prices.h"
+#include "mn_prices_builtin.h"
+#include "mn_version.h"
+#include "protocol/run_internal.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+static int g_init_count;
+
+int mn_global_init(void)
+{
+  if(g_init_count++ > 0)
+    return MN_OK;
+  if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    g_init_count--;
+    return MN_ENET;
+  }
+  return MN_OK;
+}
+
+void mn_global_cleanup(void)
+{
+  if(g_init_count > 0 && --g_init_count == 0)
+    curl_global_cleanup();
+}
+
+const char *mn_version(void)
+{
+  return MN_VERSION_STRING;
+}
+
+typedef struct protocol_def {
+  const char *name;
+  int needs_local, needs_remote;
+  int (*run)(mn_run *run, const mn_docs *docs);
+} protocol_def;
+
+static const protocol_def protocols[] = {
+  { "remote-only", 0, 1, mn_protocol_remote_only },
+  { "local-only", 1, 0, mn_protocol_local_only },
+};
+
+static const protocol_def *find_protocol(const char *name)
+{
+  for(size_t i = 0; name && i < sizeof protocols / sizeof protocols[0]; i++)
+    if(strcmp(protocols[i].name, name) == 0)
+      return &protocols[i];
+  return NULL;
+}
+
+int mn_run_fail(mn_run *run, int code, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  char buf[1024];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  /* keep it one line: a multi-line error would break scripts reading stderr */
+  for(char *p = buf; *p; p++)
+    if(*p == '\n' || *p == '\r')
+      *p = ' ';
+  free(run->errmsg);
+  run->errmsg = mn_xstrdup(buf);
+  return code;
+}
+
+static const char *own(mn_run *run, const char *s)
+{
+  if(!s)
+    return NULL;
+  MN_GROW(run->owned, run->owned_cap, run->n_owned + 1);
+  char *copy = mn_xstrdup(s);
+  run->owned[run->n_owned++] = copy;
+  return copy;
+}
+
+static void copy_opts(mn_run *run, const mn_run_opts *o)
+{
+  run->opts = *o;
+  mn_run_opts *c = &run->opts;
+  c->protocol = own(run, o->protocol);
+  c->local_spec = own(run, o->local_spec);
+  c->remote_spec = own(run, o->remote_spec);
+  c->remote_url = own(run, o->remote_url);
+  c->task = own(run, o->task);
+  c->doc_metadata = own(run, o->doc_metadata);
+  c->log_path = own(run, o->log_path);
+  c->log_dir = own(run, o->log_dir);
+  c->prices_path = own(run, o->prices_path);
+  if(o->n_local_urls) {
+    const char **urls = mn_xcalloc(o->n_local_urls, sizeof *urls);
+    for(size_t i = 0; i < o->n_local_urls; i++)
+      urls[i] = own(run, o->local_urls[i]);
+    c->local_urls = urls;
+  }
+}
+
+static int check_opts(mn_run *run, const protocol_def *p)
+{
+  const mn_run_opts *o = &run->opts;
+  if(!o->task || !*o->task)
+    return mn_run_fail(run, MN_EINVAL, "a task is required");
+  if(p->needs_local && !o->local_spec)
+    return mn_run_fail(run, MN_EINVAL, "protocol %s needs a local model (--local PROVIDER:MODEL)", p->name);
+  if(p->needs_remote && !o->remote_spec)
+    return mn_run_fail(run, MN_EINVAL, "protocol %s needs a remote model (--remote PROVIDER:MODEL)", p->name);
+  if(o->max_rounds < 1 || o->max_rounds > 100)
+    return mn_run_fail(run, MN_EINVAL, "max rounds must be between 1 and 100, got %d", o->max_rounds);
+  if(o->local_temperature < 0 || o->local_temperature > 2 ||
+     o->remote_temperature < 0 || o->remote_temperature > 2)
+    return mn_run_fail(run, MN_EINVAL, "temperatures must be between 0 and 2");
+  if(o->local_max_tokens < 1 || o->remote_max_tokens < 1)
+    return mn_run_fail(run, MN_EINVAL, "max tokens must be positive");
+  if(o->connect_timeout_ms < 1 || o->request_timeout_ms < 1 || o->idle_timeout_ms < 1)
+    return mn_run_fail(run, MN_EINVAL, "timeouts must be positive");
+  if(o->max_retries < 0 || o->max_retries > 20)
+    return mn_run_fail(run, MN_EINVAL, "max retries must be between 0 and 20");
+  return MN_OK;
+}
+
+static int load_prices(mn_run *run)
+{
+  mn_prices *table = NULL;
+  char *err = NULL;
+  int rc;
+  if(run->opts.prices_path)
+    rc = mn_prices_load(&table, run->opts.prices_path, &err);
+  else
+    rc = mn_prices_parse(&table, (const char *)mn_prices_builtin,
+                         sizeof mn_prices_builtin - 1, "built-in price table", &err);
+  if(rc != MN_OK) {
+    rc = mn_run_fail(run, rc, "%s", err ? err : "cannot load the price table");
+    free(err);
+    return rc;
+  }
+  run->price_in = -1;
+  if(run->remote) {
+    const mn_price *p = mn_prices_lookup(table, mn_client_provider(run->remote),
+                                         mn_client_model(run->remote));
+    if(p) {
+      run->price_in = p->input;
+      run->price_cached = p->cached_input;
+      run->price_out = p->output;
+    }
+  }
+  mn_prices_free(table);
+  return MN_OK;
+}
+
+static int make_client(mn_run *run, mn_client **out, const char *spec,
+                       const char *const *urls, size_t n_urls, int max_inflight)
+{
+  mn_client_opts co = MN_CLIENT_OPTS_INIT;
+  co.stream = run->opts.stream;
+  co.max_inflight = max_inflight;
+  char *err = NULL;
+  int rc = mn_client_new(out, run->http, spec, urls, n_urls, &co, &err);
+  if(rc != MN_OK) {
+    rc = mn_run_fail(run, rc, "%s", err ? err : mn_strerror(rc));
+    free(err);
+  }
+  return rc;
+}
+
+int mn_run_new(mn_run **out, const mn_run_opts *opts)
+{
+  *out = NULL;
+  if(!opts)
+    return MN_EINVAL;
+  mn_run *run = mn_xcalloc(1, sizeof *run);
+  *out = run;
+  copy_opts(run, opts);
+  run->price_in = -1;
+  const protocol_def *p = find_protocol(run->opts.protocol);
+  if(!p)
+    return mn_run_fail(run, MN_EUNSUPPORTED,
+                       "unknown protocol '%s' (expected remote-only, local-only, minion or minions)",
+                       run->opts.protocol ? run->opts.protocol : "");
+  int rc = check_opts(run, p);
+  if(rc)
+    return rc;
+
+  mn_http_opts ho = MN_HTTP_OPTS_INIT;
+  ho.connect_timeout_ms = run->opts.connect_timeout_ms;
+  ho.request_timeout_ms = run->opts.request_timeout_ms;
+  ho.idle_timeout_ms = run->opts.idle_timeout_ms;
+  ho.max_retries = run->opts.max_retries;
+  if((rc = mn_http_new(&run->http, &ho)) != MN_OK)
+    return mn_run_fail(run, rc, "cannot start the HTTP transport");
+
+  if(p->needs_local &&
+     (rc = make_client(run, &run->local, run->opts.local_spec,
+                       run->opts.local_urls, run->opts.n_local_urls, 8)) != MN_OK)
+    return rc;
+  if(p->needs_remote &&
+     (rc = make_client(run, &run->remote, run->opts.remote_spec,
+                       run->opts.remote_url ? &run->opts.remote_url : NULL,
+                       run->opts.remote_url ? 1 : 0, 4)) != MN_OK)
+    return rc;
+  return load_prices(run);
+}
+
+void mn_run_emit(mn_run *run, const mn_event *ev)
+{
+  if(run->opts.on_event)
+    run->opts.on_event(ev, run->opts.event_userdata);
+}
+
+void mn_run_message(mn_run *run, mn_side side, int to_model, const char *label,
+                    const char *text)
+{
+  mn_event ev = { .type = MN_EVENT_MESSAGE, .round = run->rounds, .side = side,
+                  .to_model = to_model, .label = label, .text = text };
+  mn_run_emit(run, &ev);
+}
+
+double mn_run_cost_now(const mn_run *run)
+{
+  if(run->price_in < 0)
+    return -1;
+  return mn_cost_usd(&run->usage[MN_SIDE_REMOTE], run->price_in,
+                     run->price_cached, run->price_out);
+}
+
+void mn_run_add_usage(mn_run *run, mn_side side, const mn_usage *u)
+{
+  mn_usage *t = &run->usage[side];
+  t->prompt_tokens += u->prompt_tokens;
+  t->completion_tokens += u->completion_tokens;
+  t->cached_prompt_tokens += u->cached_prompt_tokens;
+  t->calls += u->calls;
+  mn_event ev = { .type = MN_EVENT_USAGE, .round = run->rounds, .side = side,
+                  .usage_local = &run->usage[MN_SIDE_LOCAL],
+                  .usage_remote = &run->usage[MN_SIDE_REMOTE],
+                  .cost_usd = mn_run_cost_now(run) };
+  mn_run_emit(run, &ev);
+}
+
+int mn_run_chat(mn_run *run, mn_side side, const char *label,
+                const mn_chat_req *req, mn_chat_result *out)
+{
+  mn_client *c = side == MN_SIDE_LOCAL ? run->local : run->remote;
+  const char *who = side == MN_SIDE_LOCAL ? "local" : "remote";
+  if(req->n_msgs)
+    mn_run_message(run, side, 1, label, req->msgs[req->n_msgs - 1].content);
+  double t0 = mn_now();
+  int rc = mn_client_chat(c, req, out);
+  run->call_time[side] += mn_now() - t0;
+  mn_run_add_usage(run, side, &out->usage);
+  if(rc == MN_ECANCELLED || run->cancelled)
+    return mn_run_fail(run, MN_ECANCELLED, "cancelled");
+  if(rc != MN_OK)
+    return mn_run_fail(run, rc, "%s model (%s): %s", who,
+                       side == MN_SIDE_LOCAL ? run->opts.local_spec : run->opts.remote_spec,
+                       out->error ? out->error : mn_strerror(rc));
+  mn_run_message(run, side, 0, label, out->text);
+  return MN_OK;
+}
+
+char *mn_run_documents_text(const mn_docs *docs)
+{
+  mn_buf b = MN_BUF_INIT(0);
+  size_t n = mn_docs_count(docs);
+  for(size_t i = 0; i < n; i++) {
+    size_t len;
+    const char *text = mn_docs_text(docs, i, &len);
+    if(n > 1)
+      mn_buf_printf(&b, "### Document %zu: %s\n\n", i + 1, mn_docs_name(docs, i));
+    mn_buf_append(&b, text, len);
+    mn_buf_puts(&b, i + 1 < n ? "\n\n" : "");
+  }
+  return mn_buf_steal(&b, NULL);
+}
+
+static void finish_timing(mn_run *run)
+{
+  mn_timing *t = &run->timing;
+  t->local_call_time = run->call_time[MN_SIDE_LOCAL];
+  t->remote_call_time = run->call_time[MN_SIDE_REMOTE];
+  t->total_time = mn_now() - run->t_start;
+  t->overhead_time = t->total_time - t->local_call_time - t->remote_call_time;
+  if(t->overhead_time < 0)
+    t->overhead_time = 0;
+}
+
+static void write_log(mn_run *run, int rc)
+{
+  mn_runlog_finish(run->log, run->answer, run->rounds, &run->usage[MN_SIDE_REMOTE],
+                   &run->usage[MN_SIDE_LOCAL], &run->timing, mn_run_cost_now(run),
+                   rc == MN_OK ? NULL : run->errmsg);
+  char *path;
+  if(run->opts.log_path) {
+    path = mn_xstrdup(run->opts.log_path);
+  } else {
+    const char *dir = run->opts.log_dir;
+    if(!dir)
+      dir = getenv("MINIONS_LOG_DIR");
+    if(!dir || !*dir)
+      dir = "minions_logs";
+    path = mn_runlog_default_path(dir, run->opts.protocol);
+  }
+  char *err = NULL;
+  if(mn_runlog_write(run->log, path, &err) == MN_OK) {
+    run->log_file = path;
+  } else {
+    free(path);
+    mn_event ev = { .type = MN_EVENT_ERROR, .code = MN_EIO, .text = err };
+    mn_run_emit(run, &ev);
+    free(err);
+  }
+}
+
+int mn_run_execute(mn_run *run, const mn_docs *docs)
+{
+  if(!run || !docs)
+    return MN_EINVAL;
+  const protocol_def *p = find_protocol(run->opts.protocol);
+  if(!p || !run->http || (p->needs_local && !run->local) || (p->needs_remote && !run->remote))
+    return mn_run_fail(run, MN_EINVAL, "the run was not set up (mn_run_new failed)");
+  if(run->log)
+    return mn_run_fail(run, MN_EINVAL, "a run handle executes once");
+  if(mn_docs_count(docs) == 0)
+    return mn_run_fail(run, MN_EINVAL, "no documents given");
+
+  run->t_start = mn_now();
+  run->log = mn_runlog_new(p->name, run->opts.task, run->opts.doc_metadata,
+                           run->opts.local_spec, run->opts.remote_spec);
+  for(size_t i = 0; i < mn_docs_count(docs); i++) {
+    size_t len;
+    mn_docs_text(docs, i, &len);
+    mn_runlog_add_document(run->log, mn_docs_name(docs, i), len);
+  }
+  mn_event ev = { .type = MN_EVENT_RUN_STARTED, .text = p->name };
+  mn_run_emit(run, &ev);
+
+  int rc = run->cancelled ? mn_run_fail(run, MN_ECANCELLED, "cancelled") : p->run(run, docs);
+  finish_timing(run);
+  if(rc == MN_OK) {
+    mn_event fin = { .type = MN_EVENT_FINAL_ANSWER, .round = run->rounds, .text = run->answer };
+    mn_run_emit(run, &fin);
+  } else {
+    mn_event err = { .type = MN_EVENT_ERROR, .round = run->rounds, .code = rc, .text = run->errmsg };
+    mn_run_emit(run, &err);
+  }
+  write_log(run, rc);
+  return rc;
+}
+
+void mn_run_cancel(mn_run *run)
+{
+  if(!run)
+    return;
+  run->cancelled = 1;
+  if(run->http)
+    mn_http_cancel(run->http);
+}
+
+const char *mn_run_answer(const mn_run *run) { return run->answer; }
+const char *mn_run_protocol(const mn_run *run) { return run->opts.protocol; }
+int mn_run_rounds(const mn_run *run) { return run->rounds; }
+const char *mn_run_log_file(const mn_run *run) { return run->log_file; }
+double mn_run_cost_usd(const mn_run *run) { return mn_run_cost_now(run); }
+
+const char *mn_run_errmsg(const mn_run *run)
+{
+  return run && run->errmsg ? run->errmsg : "";
+}
+
+void mn_run_usage(const mn_run *run, mn_usage *remote_out, mn_usage *local_out)
+{
+  if(remote_out)
+    *remote_out = run->usage[MN_SIDE_REMOTE];
+  if(local_out)
+    *local_out = run->usage[MN_SIDE_LOCAL];
+}
+
+void mn_run_timing(const mn_run *run, mn_timing *out)
+{
+  *out = run->timing;
+}
+
+void mn_run_free(mn_run *run)
+{
+  if(!run)
+    return;
+  mn_client_free(run->local);
+  mn_client_free(run->remote);
+  mn_http_free(run->http);
+  mn_runlog_free(run->log);
+  for(size_t i = 0; i < run->n_owned; i++)
+    free(run->owned[i]);
+  free(run->owned);
+  free((void *)run->opts.local_urls);
+  free(run->answer);
+  free(run->log_file);
+  free(run->errmsg);
+  free(run);
+}

@@ -1,0 +1,63 @@
+/* What every protocol shares: the run handle's insides and the helpers that
+ * call a model with accounting (usage, time, events, run log). */
+#ifndef MN_PROTOCOL_RUN_INTERNAL_H
+#define MN_PROTOCOL_RUN_INTERNAL_H
+
+#include <signal.h>
+
+#include "llm/client.h"
+#include "minions.h"
+#include "net/http.h"
+#include "run/runlog.h"
+
+struct mn_run {
+  /* options, with strings owned by the run */
+  mn_run_opts opts;
+  char **owned;               /* every string copied from opts */
+  size_t n_owned, owned_cap;
+
+  mn_http *http;
+  mn_client *local;           /* NULL when the protocol has no local side */
+  mn_client *remote;          /* NULL when the protocol has no remote side */
+  char *local_name, *remote_name;  /* "provider:model" as given */
+  double price_in, price_cached, price_out;  /* per 1M; price_in < 0: unknown */
+
+  mn_usage usage[2];          /* indexed by mn_side */
+  double call_time[2];        /* wall seconds waiting on each side */
+  double t_start;
+  mn_timing timing;
+  int rounds;
+  char *answer;
+  char *log_file;
+  mn_runlog *log;
+  char *errmsg;
+  volatile sig_atomic_t cancelled;
+};
+
+/* Set the run's one-line error message (printf-style) and return code. */
+int mn_run_fail(mn_run *run, int code, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+void mn_run_emit(mn_run *run, const mn_event *ev);
+/* Emit a MESSAGE event. */
+void mn_run_message(mn_run *run, mn_side side, int to_model, const char *label,
+                    const char *text);
+/* Add a call's usage to a side and emit a USAGE event. */
+void mn_run_add_usage(mn_run *run, mn_side side, const mn_usage *u);
+/* Remote cost so far (< 0 if unknown). */
+double mn_run_cost_now(const mn_run *run);
+
+/* One chat with a side's model, synchronously: emits the outgoing message
+ * (the last message of req) and the reply, adds usage and wait time.
+ * Returns out->code; on failure the run's error message is set. */
+int mn_run_chat(mn_run *run, mn_side side, const char *label,
+                const mn_chat_req *req, mn_chat_result *out);
+
+/* Documents as one prompt section: each wrapped with its name. Caller frees. */
+char *mn_run_documents_text(const mn_docs *docs);
+
+/* The protocols. Each sets run->answer and run->rounds on success. */
+int mn_protocol_remote_only(mn_run *run, const mn_docs *docs);
+int mn_protocol_local_only(mn_run *run, const mn_docs *docs);
+
+#endif

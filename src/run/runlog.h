@@ -1,0 +1,53 @@
+/* The run log: one JSON file per run, with the field names the Python
+ * reference writes (task, doc_metadata, conversation[{user, prompt, output,
+ * job_manifests?, job_outputs?}], generated_final_answer, usage{remote,
+ * local}, timing{local_call_time, remote_call_time, total_time,
+ * overhead_time}) so existing notebooks read ours, plus protocol, models,
+ * rounds, cost_usd and error.
+ */
+#ifndef MN_RUN_RUNLOG_H
+#define MN_RUN_RUNLOG_H
+
+#include <jansson.h>
+
+#include "minions.h"
+
+typedef struct mn_runlog mn_runlog;
+
+mn_runlog *mn_runlog_new(const char *protocol, const char *task,
+                         const char *doc_metadata, const char *local_model,
+                         const char *remote_model);
+void mn_runlog_free(mn_runlog *log);
+
+/* Names of the documents of the run (their texts are not logged). */
+void mn_runlog_add_document(mn_runlog *log, const char *name, size_t bytes);
+
+/* Append a conversation entry: user is "remote" or "local"; prompt/output
+ * may be NULL (JSON null). Returns the entry (owned by the log) so that the
+ * caller can set output later or add job_manifests/job_outputs. */
+json_t *mn_runlog_turn(mn_runlog *log, const char *user, const char *prompt,
+                       const char *output);
+/* Set a string field of an entry (NULL -> null). */
+void mn_runlog_turn_set(json_t *turn, const char *key, const char *value);
+
+/* Extra top-level field (stolen reference), e.g. "privacy". */
+void mn_runlog_set(mn_runlog *log, const char *key, json_t *value);
+
+void mn_runlog_finish(mn_runlog *log, const char *answer, int rounds,
+                      const mn_usage *remote, const mn_usage *local,
+                      const mn_timing *timing, double cost_usd,
+                      const char *error);
+
+/* mn_usage in the reference's shape. New reference. */
+json_t *mn_usage_json(const mn_usage *u);
+json_t *mn_timing_json(const mn_timing *t);
+
+/* Write the log to `path` (atomically: temp file + rename), creating the
+ * parent folder if needed. Returns 0 or MN_EIO with *errmsg set. */
+int mn_runlog_write(mn_runlog *log, const char *path, char **errmsg);
+
+/* A fresh file name in `dir` for a run of `protocol`:
+ * DIR/YYYYmmdd-HHMMSS-PROTOCOL-XXXX.json. Caller frees. */
+char *mn_runlog_default_path(const char *dir, const char *protocol);
+
+#endif
