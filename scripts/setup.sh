@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
           liblua5.4-dev libsqlite3-dev libmicrohttpd-dev libutf8proc-dev
-          libcmocka-dev poppler-utils)
+          libcmocka-dev poppler-utils jq curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The two baselines end to end: build/minions against fake servers that speak
+# each provider's wire format, over a 300 KB document with one planted fact.
+source "$(dirname "$0")/lib.sh"
+
+KEY=sk-e2e-SECRET-7f3a9c
+FACT="The vault access code for the Cordova facility is ZEBRA-4417."
+TASK="What is the vault access code for the Cordova facility?"
+DOC=$T/filing.txt.doc
+make_doc "$DOC" "$FACT"
+DOC_BYTES=$(wc -c <"$DOC")
+
+echo '{"extract": "ZEBRA-[0-9]+"}' >"$T/script.json"
+start_fake REMOTE --script "$T/script.json" --require-key "$KEY"
+start_fake LOCAL --script "$T/script.json"
+
+export OPENAI_COMPATIBLE_API_KEY=$KEY ANTHROPIC_API_KEY=$KEY GEMINI_API_KEY=$KEY
+
+# run_case NAME ARGS...: runs the CLI with --json, keeps stdout/stderr/log
+run_case() {
+  local name=$1; shift
+  timeout 60 "$MN_BIN" run --json --log "$T/$name.log.json" --context "$DOC" \
+    --task "$TASK" "$@" >"$T/$name.out" 2>"$T/$name.err"
+  echo $? >"$T/$name.rc"
+}
+
+answered() { # the run succeeded and the answer names the fact
+  local name=$1
+  [ "$(cat "$T/$name.rc")" = 0 ] &&
+  jq -e '.answer | contains("ZEBRA-4417")' "$T/$name.out" >/dev/null &&
+  jq -e '.answer | contains("ZEBRA-4417")' <(jq '{answer: .generated_final_answer}' "$T/$name.log.json") >/dev/null
+}
+no_key() { # the API key appears nowhere we write
+  local name=$1
+  ! grep -qF "$KEY" "$T/$name.out" "$T/$name.err" "$T/$name.log.json"
+}
+last_request() { tail -n 1 "$1"; }
+
+# --- remote-only over openai-compatible, streamed (the default) ---------------
+run_case oa --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL"
+check "remote-only openai-compatible answers" answered oa
+check "remote-only openai-compatible: key not in output or log" no_key oa
+last_request "$REMOTE_REC" >"$T/oa.req"
+check "openai: POST /v1/chat/completions with Bearer key" \
+  jq -e --arg k "Bearer $KEY" '.path == "/v1/chat/completions" and .method == "POST" and .headers.authorization == $k' "$T/oa.req"
+check "openai: model, stream with usage, whole document in messages" \
+  jq -e --argjson n "$DOC_BYTES" '.body.model == "fake" and .body.stream == true and .body.stream_options.include_usage == true
+    and ([.body.messages[].content] | add | length) > $n' "$T/oa.req"
+check "openai: usage counted from the reply" \
+  jq -e --argjson n "$DOC_BYTES" '.usage.remote.prompt_tokens >= ($n / 4 | floor) and .usage.remote.completion_tokens > 0
+    and .usage.remote.calls == 1 and .usage.local.prompt_tokens == 0' "$T/oa.out"
+check "json output has the contract fields" \
+  jq -e '(.protocol == "remote-only") and has("cost_usd") and (.timing | has("local_call_time") and has("remote_call_time")
+    and has("total_time") and has("overhead_time")) and (.log_file | type == "string")' "$T/oa.out"
+check "run log has the reference fields" \
+  jq -e '.task != null and (.conversation | length) == 1 and .conversation[0].user == "remote"
+    and (.conversation[0].prompt | contains("ZEBRA-4417")) and (.usage.remote.prompt_tokens > 0)
+    and (.timing | has("overhead_time")) and .protocol == "remote-only" and .models.remote == "openai-compatible:fake"' "$T/oa.log.json"
+
+# --- same, whole replies ----------------------------------------------------------
+run_case oa_plain --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL" --no-stream
+check "remote-only openai-compatible --no-stream answers" answered oa_plain
+check "openai --no-stream sends stream false or none" \
+  jq -e '(.body.stream // false) == false' <(last_request "$REMOTE_REC")
+
+# --- remote-only over anthropic ----------------------------------------------------
+run_case an --protocol remote-only --remote anthropic:fake --remote-url "$REMOTE_URL"
+check "remote-only anthropic answers" answered an
+check "remote-only anthropic: key not in output or log" no_key an
+last_request "$REMOTE_REC" >"$T/an.req"
+check "anthropic: /v1/messages, x-api-key, anthropic-version, top-level system, max_tokens" \
+  jq -e --arg k "$KEY" '.path == "/v1/messages" and .headers["x-api-key"] == $k and (.headers["anthropic-version"] | length > 0)
+    and (.body.system | type == "string" and length > 0) and (.body.max_tokens > 0)
+    and ([.body.messages[].role] | index("system") == null)' "$T/an.req"
+
+# --- remote-only over gemini ---------------------------------------------------------
+run_case ge --protocol remote-only --remote gemini:fake --remote-url "$REMOTE_URL"
+check "remote-only gemini answers" answered ge
+check "remote-only gemini: key not in output or log" no_key ge
+last_request "$REMOTE_REC" >"$T/ge.req"
+check "gemini: generateContent path, key in x-goog-api-key, not in the URL" \
+  jq -e --arg k "$KEY" '(.path | test("^/v1beta/models/fake:(stream)?[gG]enerateContent$")) and .headers["x-goog-api-key"] == $k
+    and ((.query // "") | contains($k) | not) and (.body.contents | length) >= 1' "$T/ge.req"
+
+# --- local-only over ollama ------------------------------------------------------------
+run_case ol --protocol local-only --local ollama:fake --local-url "$LOCAL_URL"
+check "local-only ollama answers" answered ol
+last_request "$LOCAL_REC" >"$T/ol.req"
+check "ollama: /api/chat with num_ctx sized to the document" \
+  jq -e --argjson n "$DOC_BYTES" '.path == "/api/chat" and .body.model == "fake" and (.body.options.num_ctx >= ($n / 4))' "$T/ol.req"
+check "local-only: usage on the local side only" \
+  jq -e '.usage.local.prompt_tokens > 0 and .usage.remote.prompt_tokens == 0 and .cost_usd == 0' "$T/ol.out"
+
+# --- local-only over openai-compatible ------------------------------------------------------
+unset OPENAI_COMPATIBLE_API_KEY
+run_case lo --protocol local-only --local openai-compatible:fake --local-url "$LOCAL_URL"
+check "local-only openai-compatible answers (no key needed)" answered lo
+check "openai-compatible without a key sends no Authorization" \
+  jq -e '.headers.authorization == null' <(last_request "$LOCAL_REC")
+export OPENAI_COMPATIBLE_API_KEY=$KEY
+
+# --- failures: one line on stderr, exit 1 or 2, quickly ----------------------------------------
+fails_cleanly() { # name expected-codes
+  local name=$1 codes=$2 rc
+  rc=$(cat "$T/$name.rc")
+  [[ " $codes " == *" $rc "* ]] && one_line "$T/$name.err" && no_key "$name"
+}
+timeout 60 "$MN_BIN" run --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL" \
+  --context "$T/no-such-file.txt" --task "$TASK" >"$T/missing.out" 2>"$T/missing.err"; echo $? >"$T/missing.rc"
+check "missing file: one-line error, exit 1 or 2" fails_cleanly missing "1 2"
+check "missing file: the error names the file" contains "$T/missing.err" "no-such-file.txt"
+
+timeout 60 "$MN_BIN" run --protocol remote-only --remote nosuchprovider:fake \
+  --context "$DOC" --task "$TASK" >"$T/prov.out" 2>"$T/prov.err"; echo $? >"$T/prov.rc"
+check "unknown provider: one-line error, exit 1 or 2" fails_cleanly prov "1 2"
+check "unknown provider: the error names it" contains "$T/prov.err" "nosuchprovider"
+
+start=$(date +%s)
+timeout 60 "$MN_BIN" run --protocol remote-only --remote openai-compatible:fake \
+  --remote-url "http://127.0.0.1:$(closed_port)" --context "$DOC" --task "$TASK" \
+  >"$T/closed.out" 2>"$T/closed.err"; echo $? >"$T/closed.rc"
+elapsed=$(( $(date +%s) - start ))
+check "closed port: one-line error, exit 1, within a minute ($elapsed s)" \
+  bash -c "[ $(cat "$T/closed.rc") = 1 ] && [ $elapsed -lt 60 ] && [ \$(wc -l <'$T/closed.err') -eq 1 ]"
+
+unset ANTHROPIC_API_KEY
+timeout 60 "$MN_BIN" run --protocol remote-only --remote anthropic:claude-sonnet-4-5 \
+  --context "$DOC" --task "$TASK" >"$T/nokey.out" 2>"$T/nokey.err"; echo $? >"$T/nokey.rc"
+check "missing key: one-line error naming the variable" \
+  bash -c "[ $(cat "$T/nokey.rc") != 0 ] && grep -q ANTHROPIC_API_KEY '$T/nokey.err' && [ \$(wc -l <'$T/nokey.err') -eq 1 ]"
+
+timeout 10 "$MN_BIN" run --protocol remote-only --bogus-flag >"$T/usage.out" 2>"$T/usage.err"; rc=$?
+check "unknown flag: exit 2 with a one-line error" bash -c "[ $rc = 2 ] && [ \$(wc -l <'$T/usage.err') -eq 1 ]"
+
+"$MN_BIN" --version >"$T/version.out"; rc=$?
+check "--version" bash -c "[ $rc = 0 ] && grep -qE '^minions [0-9]+\.[0-9]+\.[0-9]+$' '$T/version.out'"
+"$MN_BIN" run --help >"$T/help.out"; rc=$?
+check "run --help documents the contract flags" bash -c "[ $rc = 0 ] && for f in --protocol --local --remote --local-url \
+  --remote-url --context --task --doc-metadata --json --log --prices; do grep -qe \"\$f\" '$T/help.out' || exit 1; done"
+
+finish
