@@ -9,6 +9,7 @@
 #include "minions.h"
 #include "net/http.h"
 #include "run/runlog.h"
+#include "util/json.h"
 
 struct mn_run {
   /* options, with strings owned by the run */
@@ -53,11 +54,37 @@ double mn_run_cost_now(const mn_run *run);
 int mn_run_chat(mn_run *run, mn_side side, const char *label,
                 const mn_chat_req *req, mn_chat_result *out);
 
+/* Checks a parsed reply; returns NULL if usable, else a short reason that
+ * is sent back to the model ("field 'decision' must be ..."). */
+typedef const char *(*mn_json_check_fn)(const json_t *reply);
+
+/* A chat whose reply must be a JSON object: asks for it in the provider's
+ * JSON mode (schema when given), parses leniently, checks it, and re-asks
+ * up to MN_JSON_REASKS times with the reason, counting every attempt's
+ * tokens. `msgs` is the conversation so far; the re-asks are not added to
+ * it. On success *out is the object (caller decrefs) and *raw_out the raw
+ * text of the reply that was used (caller frees; may be NULL). */
+#define MN_JSON_REASKS 2
+int mn_run_chat_json(mn_run *run, mn_side side, const char *label,
+                     const mn_chat_msg *msgs, size_t n_msgs, double temperature,
+                     int max_tokens, const char *schema, const char *schema_name,
+                     mn_json_check_fn check, json_t **out, char **raw_out);
+
+/* A conversation whose message texts it owns. */
+typedef struct mn_conv {
+  mn_chat_msg *msgs;
+  size_t n, cap;
+} mn_conv;
+void mn_conv_add(mn_conv *c, const char *role, const char *content);   /* copies */
+void mn_conv_take(mn_conv *c, const char *role, char *content);        /* takes */
+void mn_conv_free(mn_conv *c);
+
 /* Documents as one prompt section: each wrapped with its name. Caller frees. */
 char *mn_run_documents_text(const mn_docs *docs);
 
 /* The protocols. Each sets run->answer and run->rounds on success. */
 int mn_protocol_remote_only(mn_run *run, const mn_docs *docs);
 int mn_protocol_local_only(mn_run *run, const mn_docs *docs);
+int mn_protocol_minion(mn_run *run, const mn_docs *docs);
 
 #endif

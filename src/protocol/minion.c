@@ -1,0 +1,142 @@
+/* Minion: the remote supervisor chats with the local worker, which alone
+ * holds the documents (paper section 4, appendix D.1).
+ *
+ * Each round the worker answers the supervisor's message; the supervisor
+ * first reasons over the answer in free text, then decides in JSON whether
+ * to answer or ask again. The last round forces an answer. Unlike the
+ * reference implementation, the worker's context window is sized to its
+ * prompt and a reply that is not usable JSON is re-asked, never guessed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/prompts.h"
+#include "protocol/run_internal.h"
+#include "util/mem.h"
+
+static int nonempty(const json_t *obj, const char *key)
+{
+  const char *s = mn_json_str(obj, key);
+  return s && s[strspn(s, " \t\r\n")] != '\0';
+}
+
+static const char *check_start(const json_t *o)
+{
+  return nonempty(o, "message") ? NULL : "field 'message' must be a non-empty string";
+}
+
+static const char *check_decision(const json_t *o)
+{
+  const char *d = mn_json_str(o, "decision");
+  if(d && !strcmp(d, "provide_final_answer"))
+    return nonempty(o, "answer") ? NULL : "field 'answer' must hold the final answer";
+  if(d && !strcmp(d, "request_additional_info"))
+    return nonempty(o, "message") ? NULL : "field 'message' must hold the next question";
+  return "field 'decision' must be \"provide_final_answer\" or \"request_additional_info\"";
+}
+
+static const char *check_final(const json_t *o)
+{
+  return nonempty(o, "answer") ? NULL : "field 'answer' must hold the final answer";
+}
+
+int mn_protocol_minion(mn_run *run, const mn_docs *docs)
+{
+  const mn_run_opts *o = &run->opts;
+  mn_conv sup = { 0 }, wrk = { 0 };
+  json_t *obj = NULL;
+  char *raw = NULL, *message = NULL;
+  int rc;
+
+  char *meta = o->doc_metadata ? mn_xasprintf("\nThe documents: %s", o->doc_metadata)
+                               : mn_xstrdup("");
+  mn_conv_take(&sup, "user", mn_xasprintf(MN_PROMPT_MINION_SUPERVISOR_START,
+                                          o->max_rounds, o->task, meta));
+  free(meta);
+  rc = mn_run_chat_json(run, MN_SIDE_REMOTE, "first question", sup.msgs, sup.n,
+                        o->remote_temperature, o->remote_max_tokens,
+                        MN_SCHEMA_MINION_START, "supervisor_message", check_start, &obj, &raw);
+  mn_runlog_turn(run->log, "remote", sup.msgs[0].content, raw);
+  if(rc)
+    goto out;
+  mn_conv_take(&sup, "assistant", raw);
+  raw = NULL;
+  message = mn_xstrdup(mn_json_str(obj, "message"));
+  json_decref(obj);
+  obj = NULL;
+
+  char *text = mn_run_documents_text(docs);
+  mn_conv_take(&wrk, "system", mn_xasprintf(MN_PROMPT_MINION_WORKER_SYSTEM, text, o->task));
+  free(text);
+
+  for(int round = 1; round <= o->max_rounds; round++) {
+    run->rounds = round;
+    mn_event ev = { .type = MN_EVENT_ROUND_STARTED, .round = round };
+    mn_run_emit(run, &ev);
+
+    /* worker */
+    mn_conv_take(&wrk, "user", message);
+    message = NULL;
+    mn_chat_req req = { .msgs = wrk.msgs, .n_msgs = wrk.n,
+                        .temperature = o->local_temperature,
+                        .max_tokens = o->local_max_tokens };
+    mn_chat_result res = { 0 };
+    rc = mn_run_chat(run, MN_SIDE_LOCAL, "answer", &req, &res);
+    mn_runlog_turn(run->log, "local", wrk.msgs[wrk.n - 1].content, res.text);
+    if(rc) {
+      mn_chat_result_free(&res);
+      goto out;
+    }
+    const char *answer = res.text;
+    mn_conv_add(&wrk, "assistant", answer);
+
+    int last = round == o->max_rounds;
+    if(last) {
+      mn_conv_take(&sup, "user", mn_xasprintf(MN_PROMPT_MINION_SUPERVISOR_FINAL, answer));
+      mn_chat_result_free(&res);
+    } else {
+      /* reason in free text first: JSON mode would cut the reasoning short */
+      mn_conv_take(&sup, "user", mn_xasprintf(MN_PROMPT_MINION_SUPERVISOR_REASON, answer));
+      mn_chat_result_free(&res);
+      mn_chat_req rreq = { .msgs = sup.msgs, .n_msgs = sup.n,
+                           .temperature = o->remote_temperature,
+                           .max_tokens = o->remote_max_tokens };
+      mn_chat_result rres = { 0 };
+      rc = mn_run_chat(run, MN_SIDE_REMOTE, "reasoning", &rreq, &rres);
+      mn_runlog_turn(run->log, "remote", sup.msgs[sup.n - 1].content, rres.text);
+      if(rc) {
+        mn_chat_result_free(&rres);
+        goto out;
+      }
+      mn_conv_take(&sup, "assistant", rres.text);
+      rres.text = NULL;
+      mn_chat_result_free(&rres);
+      mn_conv_add(&sup, "user", MN_PROMPT_MINION_SUPERVISOR_DECIDE);
+    }
+
+    rc = mn_run_chat_json(run, MN_SIDE_REMOTE, last ? "final answer" : "decision",
+                          sup.msgs, sup.n, o->remote_temperature, o->remote_max_tokens,
+                          MN_SCHEMA_MINION_DECISION, "supervisor_decision",
+                          last ? check_final : check_decision, &obj, &raw);
+    mn_runlog_turn(run->log, "remote", sup.msgs[sup.n - 1].content, raw);
+    if(rc)
+      goto out;
+    mn_conv_take(&sup, "assistant", raw);
+    raw = NULL;
+    const char *decision = mn_json_str(obj, "decision");
+    if(last || (decision && !strcmp(decision, "provide_final_answer"))) {
+      run->answer = mn_xstrdup(mn_json_str(obj, "answer"));
+      break;
+    }
+    message = mn_xstrdup(mn_json_str(obj, "message"));
+    json_decref(obj);
+    obj = NULL;
+  }
+  rc = MN_OK;
+out:
+  json_decref(obj);
+  free(raw);
+  free(message);
+  mn_conv_free(&sup);
+  mn_conv_free(&wrk);
+  return rc;
+}
