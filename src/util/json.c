@@ -1,0 +1,702 @@
+#include "util/json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/mem.h"
+
+/* ---- UTF-8 ---------------------------------------------------------- */
+
+/* Length (1-4) of the valid UTF-8 sequence at s, 0 if s[0] starts none. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp_out)
+{
+  unsigned char c = s[0];
+  uint32_t cp;
+  size_t len;
+  if(c < 0x80) {
+    *cp_out = c;
+    return 1;
+  }
+  if(c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+    cp = c & 0x1F;
+  }
+  else if(c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    cp = c & 0x0F;
+  }
+  else if(c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    cp = c & 0x07;
+  }
+  else
+    return 0;
+  if(n < len)
+    return 0;
+  for(size_t i = 1; i < len; i++) {
+    if((s[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  /* overlong forms, UTF-16 surrogates, past U+10FFFF */
+  if((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+     (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+    return 0;
+  *cp_out = cp;
+  return len;
+}
+
+int mn_utf8_valid(const char *s, size_t len)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  uint32_t cp;
+  while(i < len) {
+    size_t l = utf8_seq(p + i, len - i, &cp);
+    if(!l)
+      return 0;
+    i += l;
+  }
+  return 1;
+}
+
+static const char REPLACEMENT[] = "\xEF\xBF\xBD";
+
+char *mn_utf8_repair(const char *s, size_t len, size_t *out_len)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  /* worst case: every byte becomes 3 */
+  char *out = mn_xmalloc(len * 3 + 1);
+  size_t o = 0, i = 0;
+  uint32_t cp;
+  while(i < len) {
+    size_t l = utf8_seq(p + i, len - i, &cp);
+    if(l) {
+      memcpy(out + o, p + i, l);
+      o += l;
+      i += l;
+    }
+    else {
+      memcpy(out + o, REPLACEMENT, 3);
+      o += 3;
+      i++;
+    }
+  }
+  out[o] = '\0';
+  if(out_len)
+    *out_len = o;
+  return out;
+}
+
+static void put_utf8(mn_buf *b, uint32_t cp)
+{
+  char t[4];
+  size_t n;
+  if(cp < 0x80) {
+    t[0] = (char)cp;
+    n = 1;
+  }
+  else if(cp < 0x800) {
+    t[0] = (char)(0xC0 | (cp >> 6));
+    t[1] = (char)(0x80 | (cp & 0x3F));
+    n = 2;
+  }
+  else if(cp < 0x10000) {
+    t[0] = (char)(0xE0 | (cp >> 12));
+    t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    t[2] = (char)(0x80 | (cp & 0x3F));
+    n = 3;
+  }
+  else {
+    t[0] = (char)(0xF0 | (cp >> 18));
+    t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    t[3] = (char)(0x80 | (cp & 0x3F));
+    n = 4;
+  }
+  mn_buf_append(b, t, n);
+}
+
+/* ---- Strict loading and getters --------------------------------------- */
+
+static void set_err(char **errmsg, char *msg)
+{
+  if(errmsg)
+    *errmsg = msg;
+  else
+    free(msg);
+}
+
+json_t *mn_json_loadb(const char *buf, size_t len, char **errmsg)
+{
+  char *fixed = NULL;
+  json_error_t e;
+  if(errmsg)
+    *errmsg = NULL;
+  if(!mn_utf8_valid(buf, len)) {
+    fixed = mn_utf8_repair(buf, len, &len);
+    buf = fixed;
+  }
+  json_t *v = json_loadb(buf, len, JSON_ALLOW_NUL, &e);
+  free(fixed);
+  if(!v) {
+    set_err(errmsg, mn_xasprintf("line %d column %d: %s", e.line, e.column, e.text));
+    return NULL;
+  }
+  return v;
+}
+
+json_t *mn_json_path(const json_t *root, const char *path)
+{
+  json_t *cur = (json_t *)root;
+  const char *p = path;
+  while(cur && *p) {
+    const char *dot = strchr(p, '.');
+    size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    if(json_is_object(cur)) {
+      cur = json_object_getn(cur, p, n);
+    }
+    else if(json_is_array(cur)) {
+      size_t idx = 0;
+      if(n == 0 || n > 9)
+        return NULL;
+      for(size_t i = 0; i < n; i++) {
+        if(p[i] < '0' || p[i] > '9')
+          return NULL;
+        idx = idx * 10 + (size_t)(p[i] - '0');
+      }
+      cur = json_array_get(cur, idx);
+    }
+    else
+      return NULL;
+    p += n;
+    if(*p == '.')
+      p++;
+  }
+  return cur;
+}
+
+const char *mn_json_str(const json_t *obj, const char *key)
+{
+  json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+  return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+const char *mn_json_path_str(const json_t *root, const char *path)
+{
+  json_t *v = mn_json_path(root, path);
+  return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+uint64_t mn_json_path_u64(const json_t *root, const char *path)
+{
+  json_t *v = mn_json_path(root, path);
+  if(json_is_integer(v))
+    return json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+  if(json_is_real(v)) {
+    double d = json_real_value(v);
+    return (d > 0 && d < 1.8e19) ? (uint64_t)d : 0;
+  }
+  return 0;
+}
+
+char *mn_json_dump(const json_t *v)
+{
+  char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+  if(!s) {
+    /* jansson only fails on allocation (or a NULL value) */
+    if(!v)
+      return mn_xstrdup("null");
+    fprintf(stderr, "minions: out of memory\n");
+    abort();
+  }
+  return s;
+}
+
+/* ---- Lenient parser ------------------------------------------------------ */
+
+enum { LP_OK = 0, LP_SYNTAX, LP_EOF, LP_DEPTH, LP_BUDGET };
+
+typedef struct lp {
+  const unsigned char *s;
+  size_t n;
+  size_t i;
+  size_t steps, max_steps;   /* bounds the total work over all attempts */
+  int depth;
+  int fail;                  /* LP_* of the last failure */
+} lp;
+
+static json_t *lp_value(lp *p);
+
+static int lp_tick(lp *p)
+{
+  if(++p->steps > p->max_steps) {
+    p->fail = LP_BUDGET;
+    return 0;
+  }
+  return 1;
+}
+
+static json_t *lp_fail(lp *p, int why)
+{
+  if(!p->fail)
+    p->fail = why;
+  return NULL;
+}
+
+static void lp_ws(lp *p)
+{
+  while(p->i < p->n && lp_tick(p)) {
+    unsigned char c = p->s[p->i];
+    if(c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
+      p->i++;
+    else if(c == 0xC2 && p->i + 1 < p->n && p->s[p->i + 1] == 0xA0)
+      p->i += 2;   /* no-break space, common in pasted text */
+    else
+      break;
+  }
+}
+
+/* Smart quotes: U+2018 ‘ U+2019 ’ (single), U+201C “ U+201D ” (double).
+ * Returns SQ_NONE, SQ_SINGLE or SQ_DOUBLE for the bytes at `at`. */
+enum { SQ_NONE = 0, SQ_SINGLE, SQ_DOUBLE };
+static int smart_quote(const lp *p, size_t at)
+{
+  if(at + 2 < p->n && p->s[at] == 0xE2 && p->s[at + 1] == 0x80) {
+    unsigned char c = p->s[at + 2];
+    if(c == 0x9C || c == 0x9D)
+      return SQ_DOUBLE;
+    if(c == 0x98 || c == 0x99)
+      return SQ_SINGLE;
+  }
+  return SQ_NONE;
+}
+
+/* Could the text after a quote at p->i (already past it) follow the end of
+ * a string? Then that quote really closes the string. */
+static int lp_can_close(lp *p)
+{
+  size_t j = p->i;
+  while(j < p->n && (p->s[j] == ' ' || p->s[j] == '\t' || p->s[j] == '\r' ||
+                     p->s[j] == '\n'))
+    j++;
+  if(j >= p->n)
+    return 1;
+  unsigned char c = p->s[j];
+  return c == ',' || c == '}' || c == ']' || c == ':';
+}
+
+static int hex4(const unsigned char *s, uint32_t *out)
+{
+  uint32_t v = 0;
+  for(int k = 0; k < 4; k++) {
+    unsigned char c = s[k];
+    v <<= 4;
+    if(c >= '0' && c <= '9')
+      v |= (uint32_t)(c - '0');
+    else if(c >= 'a' && c <= 'f')
+      v |= (uint32_t)(c - 'a' + 10);
+    else if(c >= 'A' && c <= 'F')
+      v |= (uint32_t)(c - 'A' + 10);
+    else
+      return 0;
+  }
+  *out = v;
+  return 1;
+}
+
+/* A string opened at p->i by ", ' or a smart quote; its bytes go to out. */
+static int lp_string(lp *p, mn_buf *out)
+{
+  int kind;          /* '"', '\'', or SQ_SINGLE/SQ_DOUBLE for smart quotes */
+  if(p->s[p->i] == '"' || p->s[p->i] == '\'') {
+    kind = p->s[p->i];
+    p->i++;
+  }
+  else if((kind = smart_quote(p, p->i)) != SQ_NONE)
+    p->i += 3;
+  else
+    return LP_SYNTAX;
+  for(;;) {
+    if(!lp_tick(p))
+      return LP_BUDGET;
+    if(p->i >= p->n)
+      return LP_EOF;
+    unsigned char c = p->s[p->i];
+    if((kind == '"' || kind == '\'') && c == kind) {
+      p->i++;
+      if(lp_can_close(p))
+        return LP_OK;
+      mn_buf_putc(out, (char)c);   /* an unescaped quote inside the text */
+      continue;
+    }
+    if((kind == SQ_SINGLE || kind == SQ_DOUBLE) && smart_quote(p, p->i) == kind) {
+      p->i += 3;
+      if(lp_can_close(p))
+        return LP_OK;
+      mn_buf_append(out, p->s + p->i - 3, 3);
+      continue;
+    }
+    if(c == '\\') {
+      if(p->i + 1 >= p->n)
+        return LP_EOF;
+      unsigned char e = p->s[p->i + 1];
+      p->i += 2;
+      switch(e) {
+      case 'n': mn_buf_putc(out, '\n'); break;
+      case 't': mn_buf_putc(out, '\t'); break;
+      case 'r': mn_buf_putc(out, '\r'); break;
+      case 'b': mn_buf_putc(out, '\b'); break;
+      case 'f': mn_buf_putc(out, '\f'); break;
+      case 'u': {
+        uint32_t cp, lo;
+        if(p->i + 4 > p->n)
+          return LP_EOF;
+        if(!hex4(p->s + p->i, &cp)) {
+          mn_buf_puts(out, "\\u");   /* not an escape after all: keep it */
+          break;
+        }
+        p->i += 4;
+        if(cp >= 0xD800 && cp <= 0xDBFF && p->i + 6 <= p->n &&
+           p->s[p->i] == '\\' && p->s[p->i + 1] == 'u' &&
+           hex4(p->s + p->i + 2, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+          p->i += 6;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        }
+        else if(cp >= 0xD800 && cp <= 0xDFFF)
+          cp = 0xFFFD;   /* lone surrogate */
+        put_utf8(out, cp);
+        break;
+      }
+      default:
+        /* \" \\ \/ \' and unknown escapes: the character itself */
+        p->i--;
+        {
+          uint32_t cp;
+          size_t l = utf8_seq(p->s + p->i, p->n - p->i, &cp);
+          if(l) {
+            mn_buf_append(out, p->s + p->i, l);
+            p->i += l;
+          }
+          else {
+            mn_buf_puts(out, REPLACEMENT);
+            p->i++;
+          }
+        }
+        break;
+      }
+      continue;
+    }
+    uint32_t cp;
+    size_t l = utf8_seq(p->s + p->i, p->n - p->i, &cp);
+    if(l) {
+      mn_buf_append(out, p->s + p->i, l);
+      p->i += l;
+    }
+    else {
+      /* a multi-byte sequence cut by the end of the text is truncation */
+      if(p->n - p->i < 4 && c >= 0xC2 && c <= 0xF4) {
+        size_t k = p->i + 1;
+        while(k < p->n && (p->s[k] & 0xC0) == 0x80)
+          k++;
+        if(k == p->n)
+          return LP_EOF;
+      }
+      mn_buf_puts(out, REPLACEMENT);
+      p->i++;
+    }
+  }
+}
+
+static int is_word_char(unsigned char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '$' || c == '-' ||
+         c == '.' || c == '+';
+}
+
+static json_t *lp_number(lp *p, const unsigned char *w, size_t n)
+{
+  char tmp[64];
+  int is_real = 0, digits = 0;
+  if(n >= sizeof tmp)
+    return lp_fail(p, LP_SYNTAX);
+  for(size_t k = 0; k < n; k++) {
+    unsigned char c = w[k];
+    if(c >= '0' && c <= '9')
+      digits++;
+    else if(c == '.' || c == 'e' || c == 'E')
+      is_real = 1;
+    else if(!(c == '-' || c == '+'))
+      return lp_fail(p, LP_SYNTAX);
+  }
+  if(!digits)
+    return lp_fail(p, LP_SYNTAX);
+  memcpy(tmp, w, n);
+  tmp[n] = '\0';
+  char *end;
+  errno = 0;
+  if(!is_real) {
+    long long v = strtoll(tmp, &end, 10);
+    if(*end == '\0' && errno == 0)
+      return json_integer(v);
+  }
+  errno = 0;
+  double d = strtod(tmp, &end);
+  if(*end != '\0' || !isfinite(d))
+    return lp_fail(p, LP_SYNTAX);
+  return json_real(d);
+}
+
+/* A bare token: true/false/null and their Python spellings, or a number. */
+static json_t *lp_word(lp *p)
+{
+  size_t st = p->i;
+  while(p->i < p->n && is_word_char(p->s[p->i]) && lp_tick(p))
+    p->i++;
+  if(p->fail)
+    return NULL;
+  size_t n = p->i - st;
+  const char *w = (const char *)p->s + st;
+  if(n == 0)
+    return lp_fail(p, p->i >= p->n ? LP_EOF : LP_SYNTAX);
+  if(p->i >= p->n)
+    return lp_fail(p, LP_EOF);   /* a token cut by the end may be longer */
+#define W(lit) (n == sizeof(lit) - 1 && memcmp(w, lit, n) == 0)
+  if(W("true") || W("True"))
+    return json_true();
+  if(W("false") || W("False"))
+    return json_false();
+  if(W("null") || W("None") || W("none") || W("NULL") || W("Null"))
+    return json_null();
+#undef W
+  return lp_number(p, p->s + st, n);
+}
+
+static json_t *lp_object(lp *p)
+{
+  json_t *obj;
+  mn_buf key = MN_BUF_INIT(0);
+  if(++p->depth > MN_JSON_MAX_DEPTH)
+    return lp_fail(p, LP_DEPTH);
+  p->i++;   /* '{' */
+  obj = json_object();
+  for(;;) {
+    lp_ws(p);
+    if(p->fail)
+      goto bad;
+    if(p->i >= p->n) {
+      p->fail = LP_EOF;
+      goto bad;
+    }
+    if(p->s[p->i] == '}') {
+      p->i++;
+      break;
+    }
+    /* key: quoted, or a bare word (JavaScript style, Python int keys) */
+    mn_buf_reset(&key);
+    unsigned char c = p->s[p->i];
+    if(c == '"' || c == '\'' || smart_quote(p, p->i)) {
+      int r = lp_string(p, &key);
+      if(r) {
+        p->fail = r;
+        goto bad;
+      }
+    }
+    else if(is_word_char(c)) {
+      size_t st = p->i;
+      while(p->i < p->n && is_word_char(p->s[p->i]) && lp_tick(p))
+        p->i++;
+      if(p->fail)
+        goto bad;
+      mn_buf_append(&key, p->s + st, p->i - st);
+    }
+    else {
+      p->fail = LP_SYNTAX;
+      goto bad;
+    }
+    lp_ws(p);
+    if(p->fail)
+      goto bad;
+    if(p->i >= p->n) {
+      p->fail = LP_EOF;
+      goto bad;
+    }
+    if(p->s[p->i] != ':') {
+      p->fail = LP_SYNTAX;
+      goto bad;
+    }
+    p->i++;
+    lp_ws(p);
+    json_t *v = lp_value(p);
+    if(!v)
+      goto bad;
+    json_object_setn_new(obj, key.data ? key.data : "", key.len, v);
+    lp_ws(p);
+    if(p->fail)
+      goto bad;
+    if(p->i >= p->n) {
+      p->fail = LP_EOF;
+      goto bad;
+    }
+    if(p->s[p->i] == ',') {
+      p->i++;   /* a trailing comma before '}' is fine: checked at the top */
+      continue;
+    }
+    if(p->s[p->i] == '}') {
+      p->i++;
+      break;
+    }
+    p->fail = LP_SYNTAX;
+    goto bad;
+  }
+  mn_buf_free(&key);
+  p->depth--;
+  return obj;
+bad:
+  mn_buf_free(&key);
+  json_decref(obj);
+  return NULL;
+}
+
+static json_t *lp_array(lp *p)
+{
+  json_t *arr;
+  if(++p->depth > MN_JSON_MAX_DEPTH)
+    return lp_fail(p, LP_DEPTH);
+  p->i++;   /* '[' */
+  arr = json_array();
+  for(;;) {
+    lp_ws(p);
+    if(p->fail)
+      goto bad;
+    if(p->i >= p->n) {
+      p->fail = LP_EOF;
+      goto bad;
+    }
+    if(p->s[p->i] == ']') {
+      p->i++;
+      break;
+    }
+    json_t *v = lp_value(p);
+    if(!v)
+      goto bad;
+    json_array_append_new(arr, v);
+    lp_ws(p);
+    if(p->fail)
+      goto bad;
+    if(p->i >= p->n) {
+      p->fail = LP_EOF;
+      goto bad;
+    }
+    if(p->s[p->i] == ',') {
+      p->i++;
+      continue;
+    }
+    if(p->s[p->i] == ']') {
+      p->i++;
+      break;
+    }
+    p->fail = LP_SYNTAX;
+    goto bad;
+  }
+  p->depth--;
+  return arr;
+bad:
+  json_decref(arr);
+  return NULL;
+}
+
+static json_t *lp_value(lp *p)
+{
+  if(p->fail)
+    return NULL;
+  if(p->i >= p->n)
+    return lp_fail(p, LP_EOF);
+  unsigned char c = p->s[p->i];
+  if(c == '{')
+    return lp_object(p);
+  if(c == '[')
+    return lp_array(p);
+  if(c == '"' || c == '\'' || smart_quote(p, p->i)) {
+    mn_buf b = MN_BUF_INIT(0);
+    int r = lp_string(p, &b);
+    json_t *v = NULL;
+    if(r)
+      lp_fail(p, r);
+    else
+      v = json_stringn(b.data ? b.data : "", b.len);
+    mn_buf_free(&b);
+    if(!v && !p->fail)
+      p->fail = LP_SYNTAX;
+    return v;
+  }
+  return lp_word(p);
+}
+
+json_t *mn_json_parse_lenient(const char *text, size_t len, char **errmsg)
+{
+  json_t *best = NULL;
+  int last_fail = 0;
+  if(errmsg)
+    *errmsg = NULL;
+  if(!text) {
+    set_err(errmsg, mn_xstrdup("no model output to parse"));
+    return NULL;
+  }
+  if(len > MN_JSON_LENIENT_MAX) {
+    set_err(errmsg, mn_xasprintf("model output too large to parse as JSON "
+                                 "(%zu bytes, limit %zu)", len,
+                                 (size_t)MN_JSON_LENIENT_MAX));
+    return NULL;
+  }
+  lp p = { (const unsigned char *)text, len, 0, 0, 0, 0, 0 };
+  /* Every attempt that fails early costs little; the budget stops inputs
+   * crafted so that many attempts each scan far. */
+  p.max_steps = 16 * len + 4096;
+  size_t i = 0;
+  while(i < len) {
+    const void *q = memchr(text + i, '{', len - i);
+    if(!q)
+      break;
+    i = (size_t)((const char *)q - text);
+    p.i = i;
+    p.depth = 0;
+    p.fail = 0;
+    json_t *v = lp_object(&p);
+    if(v) {
+      json_decref(best);
+      best = v;
+      i = p.i;
+      continue;
+    }
+    last_fail = p.fail;
+    /* Cut off by the end: anything later lies inside this unfinished
+     * object, so it cannot be a complete top-level one. */
+    if(p.fail == LP_EOF || p.fail == LP_BUDGET)
+      break;
+    i++;
+  }
+  if(best)
+    return best;
+  switch(last_fail) {
+  case LP_EOF:
+    set_err(errmsg, mn_xstrdup("JSON object in model output is truncated"));
+    break;
+  case LP_DEPTH:
+    set_err(errmsg, mn_xasprintf("JSON in model output is nested deeper than %d",
+                                 MN_JSON_MAX_DEPTH));
+    break;
+  case LP_BUDGET:
+    set_err(errmsg, mn_xstrdup("model output is too irregular to find a JSON object"));
+    break;
+  default:
+    set_err(errmsg, mn_xstrdup("no JSON object found in model output"));
+    break;
+  }
+  return NULL;
+}

@@ -1,0 +1,61 @@
+/* JSON helpers on top of jansson: a lenient parser for model output, a
+ * strict loader for server bodies that repairs bad UTF-8, and small getters.
+ *
+ * Models wrap JSON in prose and Markdown fences, use Python literals, single
+ * quotes and trailing commas, and get cut off. mn_json_parse_lenient() digs
+ * the intended object out of such text; it never crashes or loops on garbage
+ * and its work is bounded by the input size (capped at MN_JSON_LENIENT_MAX).
+ */
+#ifndef MN_UTIL_JSON_H
+#define MN_UTIL_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest model output mn_json_parse_lenient() looks at. */
+#define MN_JSON_LENIENT_MAX ((size_t)1 << 20)
+/* Deepest nesting of objects and arrays accepted (both parsers). */
+#define MN_JSON_MAX_DEPTH 64
+
+/* The JSON object meant by a model's output `text` (len bytes, need not be
+ * NUL-terminated): the last complete top-level object found in it, whether
+ * bare, inside ```json fences or surrounded by prose. Accepts raw control
+ * characters inside strings, 'single-quoted' and “smart-quoted” strings,
+ * bare keys, Python None/True/False, trailing commas, unescaped quotes
+ * inside strings when the next character cannot follow a closing quote, and
+ * invalid UTF-8 (each bad byte becomes U+FFFD). Returns a new reference
+ * (json_decref it), or NULL with *errmsg set to a one-line message (caller
+ * frees; errmsg may be NULL). */
+json_t *mn_json_parse_lenient(const char *text, size_t len, char **errmsg);
+
+/* Strict JSON (any value) from a server body. Invalid UTF-8 bytes are
+ * replaced by U+FFFD first, so a single bad byte does not lose a reply.
+ * Returns a new reference, or NULL with *errmsg set ("line L column C: what",
+ * caller frees; errmsg may be NULL). */
+json_t *mn_json_loadb(const char *buf, size_t len, char **errmsg);
+
+/* The value at a dotted path below `root`, e.g. "choices.0.message.content"
+ * (numeric parts index arrays), or NULL. Borrowed reference. */
+json_t *mn_json_path(const json_t *root, const char *path);
+/* The string member `key` of object `obj` (borrowed), NULL if absent or not
+ * a string. */
+const char *mn_json_str(const json_t *obj, const char *key);
+/* A string at a dotted path (borrowed) or NULL. */
+const char *mn_json_path_str(const json_t *root, const char *path);
+/* A non-negative integer at a dotted path; 0 if absent, negative or not a
+ * number (reals are truncated). */
+uint64_t mn_json_path_u64(const json_t *root, const char *path);
+
+/* Compact UTF-8 text of `v` (no spaces, keys in insertion order); caller
+ * frees with free(). Never NULL: aborts on out-of-memory like mn_xmalloc. */
+char *mn_json_dump(const json_t *v);
+
+/* Copy of s[0..len) with every invalid UTF-8 byte (and overlong forms,
+ * surrogates, code points past U+10FFFF) replaced by U+FFFD; NUL-terminated,
+ * caller frees. *out_len gets the length (may be NULL). */
+char *mn_utf8_repair(const char *s, size_t len, size_t *out_len);
+/* 1 if s[0..len) is valid UTF-8. */
+int mn_utf8_valid(const char *s, size_t len);
+
+#endif
