@@ -165,13 +165,36 @@ typedef struct mn_run_opts {
   long request_timeout_ms;   /* whole request, default 600 s */
   long idle_timeout_ms;      /* no byte received, default 120 s */
   int max_retries;           /* per request on 429/5xx/network, default 4 */
+  int privacy;               /* 1: redact personal data before it reaches the
+                                remote, restore it in the answer (Minion) */
+
+  /* MinionS */
+  int tasks_per_round;       /* tasks the remote should write per round; default 3 */
+  int samples;               /* times each job is run (at the local temperature); default 1 */
+  int max_jobs;              /* cap on jobs per round; default 2048 */
+  int local_parallel;        /* local requests in flight per endpoint; default 8 */
+  const char *decompose;     /* "code" (remote writes Lua, default) or "plan" (JSON plan) */
+  const char *chunking;      /* plan-mode default: "section", "page", "paragraph", "code" */
+  int chunk_chars;           /* plan-mode default chunk size in characters; default 3000 */
+  const char *retrieval;     /* "none" (default), "bm25" or "embedding" */
+  int retrieval_k;           /* chunks kept per task with retrieval; default 10 */
+  const char *embed_spec;    /* embedding model for retrieval "embedding",
+                                PROVIDER:MODEL (ollama or openai-compatible) */
+  const char *embed_url;     /* its base URL; NULL: the first local URL */
+
   mn_event_cb on_event;      /* optional */
   void *event_userdata;
 } mn_run_opts;
 
-#define MN_RUN_OPTS_INIT { NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, \
-  NULL, NULL, NULL, 3, 1, 0.0, 0.0, 2048, 4096, 10000, 600000, 120000, 4, \
-  NULL, NULL }
+/* C99 designated initialisers: fields not named are 0/NULL. */
+#define MN_RUN_OPTS_INIT { .max_rounds = 3, .stream = 1, \
+  .local_temperature = 0.0, .remote_temperature = 0.0, \
+  .local_max_tokens = 2048, .remote_max_tokens = 4096, \
+  .connect_timeout_ms = 10000, .request_timeout_ms = 600000, \
+  .idle_timeout_ms = 120000, .max_retries = 4, \
+  .tasks_per_round = 3, .samples = 1, .max_jobs = 2048, .local_parallel = 8, \
+  .decompose = "code", .chunking = "section", .chunk_chars = 3000, \
+  .retrieval = "none", .retrieval_k = 10 }
 
 typedef struct mn_run mn_run;
 
