@@ -18,6 +18,7 @@
 typedef struct mn_http mn_http;
 typedef struct mn_http_endpoint mn_http_endpoint;
 
+/* Time limits <= 0 mean "none" (connect: curl's own default, 300 s). */
 typedef struct mn_http_opts {
   long connect_timeout_ms;   /* default 10000 */
   long request_timeout_ms;   /* one attempt, whole; default 600000 */
@@ -38,8 +39,10 @@ typedef enum mn_http_stream {
 
 /* One streamed event. For SSE: `event` is the event name (NULL if none) and
  * `data` the joined data lines; for NDJSON `event` is NULL and `data` the
- * line. Return 0 to go on, non-zero to abort the request (it then completes
- * with MN_EPARSE unless the callback set a code through mn_http_req). */
+ * line. `data` is NUL-terminated. Return 0 to go on, non-zero to abort the
+ * request, which is not retried: it completes with the returned value if
+ * that is a negative MN_E* code, else with MN_EPARSE. Called from inside
+ * the transfer: it must not call mn_http_run() or mn_http_free(). */
 typedef int (*mn_http_event_cb)(void *userdata, const char *event,
                                 const char *data, size_t len);
 
@@ -52,12 +55,16 @@ typedef struct mn_http_result {
                           MN_ECANCELLED, MN_EPARSE (stream callback abort) */
   long status;         /* HTTP status of the last attempt, 0 if none */
   const char *body;    /* whole body (NONE mode, or error bodies in stream
-                          mode), NUL-terminated; owned by the transport */
+                          mode), NUL-terminated; owned by the transport.
+                          Never NULL; "" after a streamed success and for
+                          codes other than MN_OK and MN_EHTTP */
   size_t body_len;
   int attempts;        /* attempts made */
   double elapsed_s;    /* from submit to completion, queueing included */
   double service_s;    /* time spent in flight (all attempts), no queueing */
-  const char *error;   /* one-line description when code != MN_OK */
+  const char *error;   /* one-line description when code != MN_OK (method,
+                          URL without query string, what failed, attempts);
+                          never contains headers. NULL on success */
 } mn_http_result;
 
 /* Called once per request when it ends, from inside mn_http_run(). The
@@ -67,9 +74,13 @@ typedef void (*mn_http_done_cb)(void *userdata, const mn_http_result *res);
 
 typedef struct mn_http_req {
   mn_http_endpoint *endpoint;     /* required */
-  const char *method;             /* "POST" (default when body set) or "GET" */
-  const char *url;                /* full URL; copied */
-  const char *const *headers;     /* "Name: value" strings, NULL-terminated; copied */
+  const char *method;             /* "POST" (default when body set) or "GET"
+                                     (default otherwise); others are sent as
+                                     they are */
+  const char *url;                /* full http:// or https:// URL; copied */
+  const char *const *headers;     /* "Name: value" strings, NULL-terminated; copied.
+                                     With a body and no Content-Type header,
+                                     "Content-Type: application/json" is sent */
   const char *body;               /* copied */
   size_t body_len;
   mn_http_stream stream;
@@ -79,17 +90,25 @@ typedef struct mn_http_req {
   void *userdata;
 } mn_http_req;
 
+/* opts NULL: the defaults. MN_EINVAL for negative retries or backoffs, a
+ * zero body cap; MN_ENOMEM if curl cannot make its multi handle. */
 int mn_http_new(mn_http **out, const mn_http_opts *opts);
-void mn_http_free(mn_http *http);   /* aborts requests still pending, no callbacks */
+/* Aborts requests still pending, without callbacks. Not from a callback. */
+void mn_http_free(mn_http *http);
 
 /* An endpoint: a name for messages (e.g. the base URL) and a cap on
- * requests in flight at once (>= 1). Owned by the http handle. */
+ * requests in flight at once (values < 1 count as 1). Owned by the http
+ * handle. Its queue is FIFO; a request coming back from a backoff goes to
+ * the front, as it has waited longest. */
 mn_http_endpoint *mn_http_endpoint_new(mn_http *http, const char *name, int max_inflight);
 /* Requests of this endpoint in flight now, and queued. */
 int mn_http_endpoint_inflight(const mn_http_endpoint *ep);
 size_t mn_http_endpoint_queued(const mn_http_endpoint *ep);
 
-/* Queue a request. Returns 0, or MN_EINVAL for a malformed request. */
+/* Queue a request (may be called from a done callback). Returns 0,
+ * MN_EINVAL for a malformed request (no endpoint, URL or on_done, a stream
+ * mode without on_event, a non-http(s) URL, a header holding CR or LF, a
+ * body on GET/HEAD), or MN_ECANCELLED once mn_http_cancel() was called. */
 int mn_http_submit(mn_http *http, const mn_http_req *req);
 /* Drive all requests until none is queued, in flight or backing off.
  * Returns MN_ECANCELLED if cancelled, else 0. */
@@ -98,5 +117,10 @@ int mn_http_run(mn_http *http);
  * another thread or a signal handler. */
 void mn_http_cancel(mn_http *http);
 int mn_http_cancelled(const mn_http *http);
+
+/* `url` fit for messages and logs: scheme, host, port and path only (no
+ * user:password@, query string or fragment, which can carry API keys),
+ * control characters replaced, at most ~300 bytes. Caller frees. */
+char *mn_http_url_for_log(const char *url);
 
 #endif

@@ -1,0 +1,893 @@
+/* The transport: every request of a handle runs on one curl multi handle,
+ * driven by mn_http_run() on the caller's thread.
+ *
+ * A request is in exactly one place at a time: its endpoint's FIFO queue,
+ * in flight (an easy handle on the multi, and a node of the in-flight list),
+ * or the backoff heap (waiting for its next attempt). The in-flight list is
+ * kept ordered by the time of the last byte received (a received byte moves
+ * its request to the tail), so the idle timeout is a look at the head, and
+ * the heap's top says when the next backoff ends: the loop never scans all
+ * requests per event.
+ */
+#include "net/http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "minions.h"
+#include "net/retry.h"
+#include "net/stream.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+typedef enum req_state { RS_QUEUED, RS_INFLIGHT, RS_BACKOFF } req_state;
+
+typedef enum req_method { RM_GET, RM_HEAD, RM_POST, RM_OTHER } req_method;
+
+typedef struct req req;
+struct req {
+  mn_http *http;
+  mn_http_endpoint *ep;
+  req_state state;
+  req *qnext;                 /* endpoint queue */
+  req *iprev, *inext;         /* in-flight list */
+  size_t heap_idx;            /* backoff heap */
+  double wake_at;
+
+  req_method kind;
+  char *method;               /* as sent, for messages */
+  char *url;
+  char *url_log;              /* redacted, for messages */
+  int tls;                    /* https: HTTP/2 may multiplex */
+  struct curl_slist *headers;
+  char *body;
+  size_t body_len;
+  mn_http_stream stream;
+  mn_http_event_cb on_event;
+  mn_http_attempt_cb on_attempt;
+  mn_http_done_cb on_done;
+  void *userdata;
+
+  /* the current attempt */
+  CURL *easy;
+  int attempts;
+  double t_submit, t_start, t_last;
+  double service;
+  long status;
+  int status_known;
+  int streaming;              /* 2xx in a stream mode: bytes go to the parser */
+  size_t rx;                  /* body bytes received */
+  int fail;                   /* our own reason to stop: MN_ELIMIT or a callback's code */
+  long retry_after_ms;        /* -1: no Retry-After */
+  mn_buf resp;                /* body (NONE mode or non-2xx) */
+  mn_sse sse;
+  mn_ndjson nd;
+};
+
+struct mn_http_endpoint {
+  mn_http *http;
+  char *name;
+  int max_inflight;
+  int inflight;
+  req *qhead, *qtail;
+  size_t queued;
+  mn_http_endpoint *next;
+};
+
+struct mn_http {
+  CURLM *multi;
+  mn_http_opts o;
+  atomic_int cancelled;
+  int running;
+  int in_curl;                /* inside curl_multi_perform(): no multi calls */
+  int need_dispatch;          /* a submit happened while in_curl */
+  mn_http_endpoint *eps;
+  CURL **pool;                /* idle easy handles, reset */
+  size_t npool, cap_pool;
+  req **heap;                 /* backoff min-heap on wake_at */
+  size_t nheap, cap_heap;
+  req *ihead, *itail;         /* in flight, least recent byte first */
+  size_t pending;             /* submitted, not completed */
+  uint64_t rng;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static struct curl_slist *slist_add(struct curl_slist *l, const char *s)
+{
+  struct curl_slist *n = curl_slist_append(l, s);
+  if(!n) {
+    fprintf(stderr, "minions: out of memory (curl header list)\n");
+    abort();
+  }
+  return n;
+}
+
+char *mn_http_url_for_log(const char *url)
+{
+  enum { MAXLOG = 300 };
+  mn_buf out = MN_BUF_INIT(0);
+  if(!url)
+    url = "";
+  const char *p = url;
+  const char *sep = strstr(url, "://");
+  if(sep && strcspn(url, "/?#") > (size_t)(sep - url)) {
+    size_t auth_start = (size_t)(sep - url) + 3;
+    size_t auth_len = strcspn(url + auth_start, "/?#");
+    const char *host = url + auth_start;
+    for(size_t i = 0; i < auth_len; i++)   /* userinfo ends at the last '@' */
+      if(url[auth_start + i] == '@')
+        host = url + auth_start + i + 1;
+    mn_buf_append(&out, url, auth_start);
+    mn_buf_append(&out, host, (size_t)(url + auth_start + auth_len - host));
+    p = url + auth_start + auth_len;
+  }
+  mn_buf_append(&out, p, strcspn(p, "?#"));
+  for(size_t i = 0; i < out.len; i++)
+    if((unsigned char)out.data[i] < 0x20 || out.data[i] == 0x7f)
+      out.data[i] = '?';
+  if(out.len > MAXLOG) {
+    out.len = MAXLOG;
+    out.data[out.len] = '\0';
+    mn_buf_puts(&out, "...");
+  }
+  return mn_buf_steal(&out, NULL);
+}
+
+/* ---- in-flight list (ordered by last byte received) --------------------- */
+
+static void ilist_push(mn_http *h, req *r)
+{
+  r->inext = NULL;
+  r->iprev = h->itail;
+  if(h->itail)
+    h->itail->inext = r;
+  else
+    h->ihead = r;
+  h->itail = r;
+}
+
+static void ilist_unlink(mn_http *h, req *r)
+{
+  if(r->iprev)
+    r->iprev->inext = r->inext;
+  else
+    h->ihead = r->inext;
+  if(r->inext)
+    r->inext->iprev = r->iprev;
+  else
+    h->itail = r->iprev;
+  r->iprev = r->inext = NULL;
+}
+
+/* A byte arrived: note the time and keep the list ordered. */
+static void touch(req *r)
+{
+  mn_http *h = r->http;
+  if(h->o.idle_timeout_ms <= 0)
+    return;
+  r->t_last = mn_now();
+  if(h->itail != r) {
+    ilist_unlink(h, r);
+    ilist_push(h, r);
+  }
+}
+
+/* ---- backoff heap --------------------------------------------------------- */
+
+static void heap_swap(mn_http *h, size_t a, size_t b)
+{
+  req *t = h->heap[a];
+  h->heap[a] = h->heap[b];
+  h->heap[b] = t;
+  h->heap[a]->heap_idx = a;
+  h->heap[b]->heap_idx = b;
+}
+
+static void heap_push(mn_http *h, req *r)
+{
+  MN_GROW(h->heap, h->cap_heap, h->nheap + 1);
+  size_t i = h->nheap++;
+  h->heap[i] = r;
+  r->heap_idx = i;
+  while(i > 0) {
+    size_t parent = (i - 1) / 2;
+    if(h->heap[parent]->wake_at <= h->heap[i]->wake_at)
+      break;
+    heap_swap(h, parent, i);
+    i = parent;
+  }
+}
+
+static req *heap_pop(mn_http *h)
+{
+  if(!h->nheap)
+    return NULL;
+  req *top = h->heap[0];
+  h->nheap--;
+  if(h->nheap) {
+    h->heap[0] = h->heap[h->nheap];
+    h->heap[0]->heap_idx = 0;
+    size_t i = 0;
+    for(;;) {
+      size_t l = 2 * i + 1, r = l + 1, m = i;
+      if(l < h->nheap && h->heap[l]->wake_at < h->heap[m]->wake_at)
+        m = l;
+      if(r < h->nheap && h->heap[r]->wake_at < h->heap[m]->wake_at)
+        m = r;
+      if(m == i)
+        break;
+      heap_swap(h, i, m);
+      i = m;
+    }
+  }
+  return top;
+}
+
+/* ---- endpoint queues ------------------------------------------------------ */
+
+static void queue_push(mn_http_endpoint *ep, req *r, int front)
+{
+  r->state = RS_QUEUED;
+  r->qnext = NULL;
+  if(!ep->qhead) {
+    ep->qhead = ep->qtail = r;
+  } else if(front) {
+    r->qnext = ep->qhead;
+    ep->qhead = r;
+  } else {
+    ep->qtail->qnext = r;
+    ep->qtail = r;
+  }
+  ep->queued++;
+}
+
+static req *queue_pop(mn_http_endpoint *ep)
+{
+  req *r = ep->qhead;
+  if(!r)
+    return NULL;
+  ep->qhead = r->qnext;
+  if(!ep->qhead)
+    ep->qtail = NULL;
+  r->qnext = NULL;
+  ep->queued--;
+  return r;
+}
+
+/* ---- easy handle pool ------------------------------------------------------ */
+
+static CURL *pool_get(mn_http *h)
+{
+  if(h->npool)
+    return h->pool[--h->npool];
+  return curl_easy_init();
+}
+
+static void pool_put(mn_http *h, CURL *e)
+{
+  /* Reset drops our options but keeps what makes reuse pay: curl's caches
+   * live in the multi handle. */
+  curl_easy_reset(e);
+  MN_GROW(h->pool, h->cap_pool, h->npool + 1);
+  h->pool[h->npool++] = e;
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static void req_free(req *r)
+{
+  free(r->method);
+  free(r->url);
+  free(r->url_log);
+  curl_slist_free_all(r->headers);
+  free(r->body);
+  mn_buf_free(&r->resp);
+  if(r->stream == MN_HTTP_STREAM_SSE)
+    mn_sse_free(&r->sse);
+  else if(r->stream == MN_HTTP_STREAM_NDJSON)
+    mn_ndjson_free(&r->nd);
+  free(r);
+}
+
+/* Hand the result over and free the request. `why` says what failed. */
+static void complete(req *r, int code, const char *why)
+{
+  mn_http *h = r->http;
+  char *msg = NULL;
+  mn_http_result res;
+  memset(&res, 0, sizeof res);
+  res.code = code;
+  res.status = r->status;
+  if(code == MN_OK || code == MN_EHTTP) {
+    res.body = mn_buf_str(&r->resp);
+    res.body_len = r->resp.len;
+  } else {
+    res.body = "";
+  }
+  res.attempts = r->attempts;
+  res.elapsed_s = mn_now() - r->t_submit;
+  res.service_s = r->service;
+  if(code != MN_OK) {
+    if(r->attempts > 1)
+      msg = mn_xasprintf("%s %s: %s after %d attempts", r->method, r->url_log,
+                         why, r->attempts);
+    else
+      msg = mn_xasprintf("%s %s: %s", r->method, r->url_log, why);
+    res.error = msg;
+  }
+  h->pending--;
+  r->on_done(r->userdata, &res);
+  free(msg);
+  req_free(r);
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+  req *r = ud;
+  size_t n = size * nitems;
+  touch(r);
+  if(n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+    r->retry_after_ms = -1;   /* a new response (after a 1xx) starts */
+  } else if(n > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
+    char v[64];
+    size_t len = n - 12 < sizeof v - 1 ? n - 12 : sizeof v - 1;
+    memcpy(v, buf + 12, len);
+    v[len] = '\0';
+    r->retry_after_ms = mn_retry_after_ms(v, time(NULL));
+  }
+  return n;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+  req *r = ud;
+  mn_http *h = r->http;
+  size_t n = size * nmemb;
+  touch(r);
+  if(!r->status_known) {
+    long st = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
+    r->status = st;
+    r->status_known = 1;
+    r->streaming = r->stream != MN_HTTP_STREAM_NONE && st >= 200 && st < 300;
+  }
+  if(n > h->o.max_body_bytes - r->rx) {
+    r->fail = MN_ELIMIT;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  r->rx += n;
+  int rc;
+  if(!r->streaming)
+    rc = mn_buf_append(&r->resp, ptr, n);
+  else if(r->stream == MN_HTTP_STREAM_SSE)
+    rc = mn_sse_feed(&r->sse, ptr, n);
+  else
+    rc = mn_ndjson_feed(&r->nd, ptr, n);
+  if(rc) {
+    r->fail = rc;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  return n;
+}
+
+static void set_options(req *r, CURL *e)
+{
+  const mn_http_opts *o = &r->http->o;
+  curl_easy_setopt(e, CURLOPT_URL, r->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+  switch(r->kind) {
+  case RM_GET:
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    break;
+  case RM_HEAD:
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    break;
+  case RM_POST:
+  case RM_OTHER:
+    if(r->body || r->kind == RM_POST) {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+    }
+    if(r->kind == RM_OTHER)
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    break;
+  }
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* h2 where TLS can negotiate it; plain http stays HTTP/1.1 (no h2c
+   * upgrade dance with local servers). */
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  if(r->tls)   /* wait to multiplex on a TLS connection being set up */
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body_bytes);
+  if(o->connect_timeout_ms > 0)
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+  if(o->request_timeout_ms > 0)
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->request_timeout_ms);
+}
+
+/* Start the next attempt of r, which holds a slot of its endpoint. */
+static void start_attempt(req *r)
+{
+  mn_http *h = r->http;
+  r->state = RS_INFLIGHT;
+  r->ep->inflight++;   /* before on_attempt, which may submit to this endpoint */
+  r->attempts++;
+  r->t_start = r->t_last = mn_now();
+  r->status = 0;
+  r->status_known = 0;
+  r->streaming = 0;
+  r->rx = 0;
+  r->fail = 0;
+  r->retry_after_ms = -1;
+  mn_buf_reset(&r->resp);
+  if(r->stream == MN_HTTP_STREAM_SSE)
+    mn_sse_reset(&r->sse);
+  else if(r->stream == MN_HTTP_STREAM_NDJSON)
+    mn_ndjson_reset(&r->nd);
+  ilist_push(h, r);
+  if(r->on_attempt)
+    r->on_attempt(r->userdata, r->attempts);
+  r->easy = pool_get(h);
+  if(r->easy) {
+    set_options(r, r->easy);
+    if(curl_multi_add_handle(h->multi, r->easy) == CURLM_OK)
+      return;
+    curl_easy_cleanup(r->easy);
+    r->easy = NULL;
+  }
+  ilist_unlink(h, r);
+  r->ep->inflight--;
+  complete(r, MN_ENOMEM, "could not start a transfer");
+}
+
+/* Fill the endpoint's free slots from its queue. */
+static void dispatch(mn_http_endpoint *ep)
+{
+  mn_http *h = ep->http;
+  if(h->in_curl) {
+    h->need_dispatch = 1;
+    return;
+  }
+  while(ep->inflight < ep->max_inflight && ep->qhead &&
+        !atomic_load(&h->cancelled))
+    start_attempt(queue_pop(ep));
+}
+
+/* Take r off the multi handle, into no list; counts its service time. */
+static void detach(req *r)
+{
+  mn_http *h = r->http;
+  curl_multi_remove_handle(h->multi, r->easy);
+  pool_put(h, r->easy);
+  r->easy = NULL;
+  ilist_unlink(h, r);
+  r->ep->inflight--;
+  r->service += mn_now() - r->t_start;
+}
+
+/* What an attempt's outcome means: the code, whether to retry, and why. */
+static int classify(req *r, CURLcode cc, int idle, int os_errno, int *retry,
+                    char *why, size_t why_size)
+{
+  mn_http *h = r->http;
+  *retry = 0;
+  if(r->fail == MN_ELIMIT) {
+    snprintf(why, why_size, "response body larger than %zu bytes",
+             h->o.max_body_bytes);
+    return MN_ELIMIT;
+  }
+  if(r->fail) {
+    snprintf(why, why_size, "stream consumer stopped the transfer (%s)",
+             mn_strerror(r->fail));
+    return r->fail;
+  }
+  if(idle) {
+    *retry = 1;
+    snprintf(why, why_size, "no data received for %ld ms (idle timeout)",
+             h->o.idle_timeout_ms);
+    return MN_ETIMEOUT;
+  }
+  *retry = 1;
+  switch(cc) {
+  case CURLE_OK:
+    if(r->status >= 200 && r->status < 300) {
+      *retry = 0;
+      return MN_OK;
+    }
+    *retry = r->status == 429 || r->status >= 500;
+    snprintf(why, why_size, "HTTP %ld", r->status);
+    return MN_EHTTP;
+  case CURLE_OPERATION_TIMEDOUT: {
+    curl_off_t connect_us = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    if(connect_us == 0 && h->o.connect_timeout_ms > 0)
+      snprintf(why, why_size, "could not connect within %ld ms",
+               h->o.connect_timeout_ms);
+    else
+      snprintf(why, why_size, "no complete reply within %ld ms (request timeout)",
+               h->o.request_timeout_ms);
+    return MN_ETIMEOUT;
+  }
+  case CURLE_COULDNT_CONNECT:
+    if(os_errno == ECONNREFUSED)
+      snprintf(why, why_size, "connection refused");
+    else
+      snprintf(why, why_size, "could not connect (%s)",
+               os_errno ? strerror(os_errno) : "unreachable");
+    return MN_ENET;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    snprintf(why, why_size, "could not resolve the host name");
+    return MN_ENET;
+  case CURLE_GOT_NOTHING:
+    snprintf(why, why_size, "connection closed without a reply");
+    return MN_ENET;
+  case CURLE_PARTIAL_FILE:
+    snprintf(why, why_size, "reply cut short");
+    return MN_ENET;
+  case CURLE_SEND_ERROR:
+  case CURLE_RECV_ERROR:
+    snprintf(why, why_size, "connection reset or broken (%s)",
+             cc == CURLE_SEND_ERROR ? "while sending" : "while receiving");
+    return MN_ENET;
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_BAD_CONTENT_ENCODING:
+    snprintf(why, why_size, "%s", curl_easy_strerror(cc));
+    return MN_ENET;
+  case CURLE_FILESIZE_EXCEEDED:
+    *retry = 0;
+    snprintf(why, why_size, "response body larger than %zu bytes",
+             h->o.max_body_bytes);
+    return MN_ELIMIT;
+  default:
+    *retry = 0;
+    snprintf(why, why_size, "%s", curl_easy_strerror(cc));
+    return MN_ENET;
+  }
+}
+
+/* An attempt of r ended (curl finished it, or the loop saw it idle). */
+static void attempt_done(req *r, CURLcode cc, int idle)
+{
+  mn_http *h = r->http;
+  mn_http_endpoint *ep = r->ep;
+  if(!r->status_known)
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+  long os_errno = 0;
+  if(cc == CURLE_COULDNT_CONNECT)
+    curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
+  char why[160] = "";
+  int retry;
+  int code = classify(r, cc, idle, (int)os_errno, &retry, why, sizeof why);
+  detach(r);
+  if(code == MN_OK && r->streaming && r->stream == MN_HTTP_STREAM_NDJSON) {
+    code = mn_ndjson_finish(&r->nd);
+    if(code)
+      snprintf(why, sizeof why, "stream consumer stopped the transfer (%s)",
+               mn_strerror(code));
+  }
+  /* Refill the slot before the done callback, which may take a while. */
+  if(retry && r->attempts <= h->o.max_retries && !atomic_load(&h->cancelled)) {
+    long wait;
+    if(r->retry_after_ms >= 0)
+      wait = r->retry_after_ms < h->o.backoff_max_ms ? r->retry_after_ms
+                                                     : h->o.backoff_max_ms;
+    else
+      wait = mn_backoff_ms(h->o.backoff_base_ms, h->o.backoff_max_ms,
+                           r->attempts, &h->rng);
+    r->state = RS_BACKOFF;
+    r->wake_at = mn_now() + (double)wait / 1000.0;
+    heap_push(h, r);
+    dispatch(ep);
+    return;
+  }
+  dispatch(ep);
+  complete(r, code, why);
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static void drain_messages(mn_http *h)
+{
+  CURLMsg *m;
+  int left;
+  while((m = curl_multi_info_read(h->multi, &left))) {
+    if(m->msg != CURLMSG_DONE)
+      continue;
+    CURLcode cc = m->data.result;
+    char *priv = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+    if(priv)
+      attempt_done((req *)priv, cc, 0);
+  }
+}
+
+static void wake_backoffs(mn_http *h, double now)
+{
+  while(h->nheap && h->heap[0]->wake_at <= now) {
+    req *r = heap_pop(h);
+    queue_push(r->ep, r, 1);
+    dispatch(r->ep);
+  }
+}
+
+static void check_idle(mn_http *h, double now)
+{
+  double idle = (double)h->o.idle_timeout_ms / 1000.0;
+  if(h->o.idle_timeout_ms <= 0)
+    return;
+  while(h->ihead && now - h->ihead->t_last >= idle)
+    attempt_done(h->ihead, CURLE_OK, 1);
+}
+
+/* Milliseconds until the loop has something of its own to do (curl adds
+ * its timers inside curl_multi_poll). */
+static int next_wait_ms(mn_http *h, double now)
+{
+  double wait = 1.0;
+  if(h->nheap && h->heap[0]->wake_at - now < wait)
+    wait = h->heap[0]->wake_at - now;
+  if(h->o.idle_timeout_ms > 0 && h->ihead) {
+    double d = h->ihead->t_last + (double)h->o.idle_timeout_ms / 1000.0 - now;
+    if(d < wait)
+      wait = d;
+  }
+  if(wait <= 0)
+    return 0;
+  return (int)ceil(wait * 1000.0);
+}
+
+static void cancel_all(mn_http *h)
+{
+  req *r;
+  while((r = h->ihead)) {
+    detach(r);
+    complete(r, MN_ECANCELLED, "cancelled");
+  }
+  while((r = heap_pop(h)))
+    complete(r, MN_ECANCELLED, "cancelled");
+  for(mn_http_endpoint *ep = h->eps; ep; ep = ep->next)
+    while((r = queue_pop(ep)))
+      complete(r, MN_ECANCELLED, "cancelled");
+}
+
+static void dispatch_all(mn_http *h)
+{
+  h->need_dispatch = 0;
+  for(mn_http_endpoint *ep = h->eps; ep; ep = ep->next)
+    dispatch(ep);
+}
+
+int mn_http_run(mn_http *h)
+{
+  if(!h || h->running)
+    return MN_EINVAL;
+  h->running = 1;
+  dispatch_all(h);
+  while(h->pending) {
+    if(atomic_load(&h->cancelled)) {
+      cancel_all(h);
+      continue;
+    }
+    int still;
+    h->in_curl = 1;
+    curl_multi_perform(h->multi, &still);
+    h->in_curl = 0;
+    if(h->need_dispatch)
+      dispatch_all(h);
+    drain_messages(h);
+    double now = mn_now();
+    wake_backoffs(h, now);
+    check_idle(h, now);
+    if(!h->pending || atomic_load(&h->cancelled))
+      continue;
+    curl_multi_poll(h->multi, NULL, 0, next_wait_ms(h, now), NULL);
+  }
+  h->running = 0;
+  return atomic_load(&h->cancelled) ? MN_ECANCELLED : 0;
+}
+
+void mn_http_cancel(mn_http *h)
+{
+  if(!h)
+    return;
+  atomic_store(&h->cancelled, 1);
+  curl_multi_wakeup(h->multi);
+}
+
+int mn_http_cancelled(const mn_http *h)
+{
+  return h ? atomic_load(&((mn_http *)h)->cancelled) : 0;
+}
+
+/* ---- handles -------------------------------------------------------------- */
+
+int mn_http_new(mn_http **out, const mn_http_opts *opts)
+{
+  static const mn_http_opts defaults = MN_HTTP_OPTS_INIT;
+  *out = NULL;
+  if(!opts)
+    opts = &defaults;
+  if(opts->max_retries < 0 || opts->backoff_base_ms < 0 ||
+     opts->backoff_max_ms < 0 || opts->max_body_bytes == 0)
+    return MN_EINVAL;
+  mn_http *h = mn_xcalloc(1, sizeof *h);
+  h->o = *opts;
+  atomic_init(&h->cancelled, 0);
+  h->multi = curl_multi_init();
+  if(!h->multi) {
+    free(h);
+    return MN_ENOMEM;
+  }
+  /* Per-endpoint caps are ours; let curl keep enough idle connections
+   * around that a busy endpoint's connections all stay warm. */
+  curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 256L);
+  uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+                  (uint64_t)(uintptr_t)h;
+  h->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
+  *out = h;
+  return MN_OK;
+}
+
+void mn_http_free(mn_http *h)
+{
+  if(!h)
+    return;
+  req *r;
+  while((r = h->ihead)) {
+    curl_multi_remove_handle(h->multi, r->easy);
+    curl_easy_cleanup(r->easy);
+    ilist_unlink(h, r);
+    req_free(r);
+  }
+  while((r = heap_pop(h)))
+    req_free(r);
+  mn_http_endpoint *ep = h->eps;
+  while(ep) {
+    while((r = queue_pop(ep)))
+      req_free(r);
+    mn_http_endpoint *next = ep->next;
+    free(ep->name);
+    free(ep);
+    ep = next;
+  }
+  for(size_t i = 0; i < h->npool; i++)
+    curl_easy_cleanup(h->pool[i]);
+  free(h->pool);
+  free(h->heap);
+  curl_multi_cleanup(h->multi);
+  free(h);
+}
+
+mn_http_endpoint *mn_http_endpoint_new(mn_http *h, const char *name, int max_inflight)
+{
+  if(!h)
+    return NULL;
+  mn_http_endpoint *ep = mn_xcalloc(1, sizeof *ep);
+  ep->http = h;
+  ep->name = mn_xstrdup(name ? name : "");
+  ep->max_inflight = max_inflight < 1 ? 1 : max_inflight;
+  ep->next = h->eps;
+  h->eps = ep;
+  return ep;
+}
+
+int mn_http_endpoint_inflight(const mn_http_endpoint *ep)
+{
+  return ep ? ep->inflight : 0;
+}
+
+size_t mn_http_endpoint_queued(const mn_http_endpoint *ep)
+{
+  return ep ? ep->queued : 0;
+}
+
+static int header_ok(const char *s)
+{
+  return s[strcspn(s, "\r\n")] == '\0' && strchr(s, ':') != NULL;
+}
+
+static int has_header(const char *const *headers, const char *name)
+{
+  size_t n = strlen(name);
+  for(size_t i = 0; headers && headers[i]; i++)
+    if(strncasecmp(headers[i], name, n) == 0 && headers[i][n] == ':')
+      return 1;
+  return 0;
+}
+
+int mn_http_submit(mn_http *h, const mn_http_req *q)
+{
+  if(!h || !q || !q->endpoint || q->endpoint->http != h || !q->url || !q->on_done)
+    return MN_EINVAL;
+  if(q->stream != MN_HTTP_STREAM_NONE && q->stream != MN_HTTP_STREAM_SSE &&
+     q->stream != MN_HTTP_STREAM_NDJSON)
+    return MN_EINVAL;
+  if(q->stream != MN_HTTP_STREAM_NONE && !q->on_event)
+    return MN_EINVAL;
+  if(strncasecmp(q->url, "http://", 7) != 0 && strncasecmp(q->url, "https://", 8) != 0)
+    return MN_EINVAL;
+  if(q->url[strcspn(q->url, "\r\n")] != '\0')
+    return MN_EINVAL;
+  if(q->body_len && !q->body)
+    return MN_EINVAL;
+  const char *method = q->method ? q->method : (q->body ? "POST" : "GET");
+  size_t mlen = strlen(method);
+  if(mlen == 0 || mlen > 16)
+    return MN_EINVAL;
+  for(size_t i = 0; i < mlen; i++)
+    if(!isupper((unsigned char)method[i]))
+      return MN_EINVAL;
+  req_method kind = strcmp(method, "GET") == 0    ? RM_GET
+                    : strcmp(method, "HEAD") == 0 ? RM_HEAD
+                    : strcmp(method, "POST") == 0 ? RM_POST
+                                                  : RM_OTHER;
+  if((kind == RM_GET || kind == RM_HEAD) && q->body)
+    return MN_EINVAL;
+  for(size_t i = 0; q->headers && q->headers[i]; i++)
+    if(!header_ok(q->headers[i]))
+      return MN_EINVAL;
+  if(atomic_load(&h->cancelled))
+    return MN_ECANCELLED;
+
+  req *r = mn_xcalloc(1, sizeof *r);
+  r->http = h;
+  r->ep = q->endpoint;
+  r->kind = kind;
+  r->method = mn_xstrdup(method);
+  r->url = mn_xstrdup(q->url);
+  r->url_log = mn_http_url_for_log(q->url);
+  r->tls = strncasecmp(q->url, "https://", 8) == 0;
+  for(size_t i = 0; q->headers && q->headers[i]; i++)
+    r->headers = slist_add(r->headers, q->headers[i]);
+  if(!has_header(q->headers, "Expect"))
+    r->headers = slist_add(r->headers, "Expect:");   /* no 100-continue wait */
+  if(q->body) {
+    r->body = mn_xmalloc(q->body_len + 1);
+    memcpy(r->body, q->body, q->body_len);
+    r->body[q->body_len] = '\0';
+    r->body_len = q->body_len;
+    if(!has_header(q->headers, "Content-Type"))
+      r->headers = slist_add(r->headers, "Content-Type: application/json");
+  }
+  r->stream = q->stream;
+  r->on_event = q->on_event;
+  r->on_attempt = q->on_attempt;
+  r->on_done = q->on_done;
+  r->userdata = q->userdata;
+  r->retry_after_ms = -1;
+  mn_buf_init(&r->resp, h->o.max_body_bytes);
+  if(r->stream == MN_HTTP_STREAM_SSE)
+    mn_sse_init(&r->sse, h->o.max_body_bytes, q->on_event, q->userdata);
+  else if(r->stream == MN_HTTP_STREAM_NDJSON)
+    mn_ndjson_init(&r->nd, h->o.max_body_bytes, q->on_event, q->userdata);
+  r->t_submit = mn_now();
+  h->pending++;
+  queue_push(r->ep, r, 0);
+  if(h->running)
+    dispatch(r->ep);
+  return MN_OK;
+}
