@@ -20,4 +20,34 @@ extern const char MN_PROMPT_MINION_WORKER_SYSTEM[];
 extern const char MN_SCHEMA_MINION_START[];
 extern const char MN_SCHEMA_MINION_DECISION[];
 
+/* MinionS (decompose / execute / aggregate). */
+/* printf: %s task, %s metadata line */
+extern const char MN_PROMPT_MINIONS_ADVICE[];
+/* The Lua job API as shown to the remote (no printf). */
+extern const char MN_PROMPT_MINIONS_LUA_API[];
+/* printf: %s task, %s documents summary, %s advice, %s lua api, %d tasks per
+ * round, %d samples, %d max jobs, %s retrieval note, %s previous round */
+extern const char MN_PROMPT_MINIONS_CODE[];
+/* printf: %s task, %s documents summary, %s advice, %d tasks per round,
+ * %s retrieval note, %s previous round */
+extern const char MN_PROMPT_MINIONS_PLAN[];
+extern const char MN_SCHEMA_MINIONS_PLAN[];
+/* printf: %s error */
+extern const char MN_PROMPT_MINIONS_CODE_RETRY[];
+/* printf: %s feedback, %s scratchpad */
+extern const char MN_PROMPT_MINIONS_PREVIOUS[];
+/* printf: %d k */
+extern const char MN_PROMPT_MINIONS_RETRIEVAL_BM25[];
+extern const char MN_PROMPT_MINIONS_RETRIEVAL_EMBED[];
+extern const char MN_PROMPT_MINIONS_RETRIEVAL_PLAN[];
+/* Worker: system prompt, and printf user: %s chunk, %s task, %s advice */
+extern const char MN_PROMPT_MINIONS_WORKER_SYSTEM[];
+extern const char MN_PROMPT_MINIONS_WORKER_USER[];
+extern const char MN_SCHEMA_MINIONS_JOB_OUTPUT[];
+/* printf: %s outputs, %s task */
+extern const char MN_PROMPT_MINIONS_SYNTH_REASON[];
+extern const char MN_PROMPT_MINIONS_SYNTH_DECIDE[];
+extern const char MN_PROMPT_MINIONS_SYNTH_FINAL[];
+extern const char MN_SCHEMA_MINIONS_SYNTHESIS[];
+
 #endif
