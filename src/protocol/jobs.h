@@ -1,0 +1,58 @@
+/* MinionS jobs: what the decompose step produces, the execute step runs and
+ * the aggregate step reads. */
+#ifndef MN_PROTOCOL_JOBS_H
+#define MN_PROTOCOL_JOBS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "sandbox/sandbox.h"
+
+typedef enum mn_job_status {
+  MN_JOB_PENDING = 0,
+  MN_JOB_ANSWERED,      /* the worker answered */
+  MN_JOB_ABSTAINED,     /* answer null, empty or "none": dropped */
+  MN_JOB_FAILED         /* truncated, unparseable, or the request failed */
+} mn_job_status;
+
+typedef struct mn_job {
+  char *task, *advice;          /* owned */
+  char *chunk;                  /* owned */
+  size_t chunk_len;
+  int job_id, task_id, chunk_id, sample;
+  mn_job_status status;
+  char *answer, *explanation, *citation;  /* owned; NULL when absent */
+  char *error;                  /* owned; why it failed */
+  int attempts;                 /* replies asked for (a bad reply is re-asked once) */
+} mn_job;
+
+typedef struct mn_job_list {
+  mn_job *v;
+  size_t n, cap;
+} mn_job_list;
+
+/* Append a job (takes task, advice, chunk). */
+void mn_jobs_add(mn_job_list *l, char *task, char *advice, char *chunk, size_t chunk_len);
+/* Number the jobs: job_id in order, task_id equal for equal task texts and
+ * chunk_id equal for equal chunk texts (first-seen order, from 0). */
+void mn_jobs_number(mn_job_list *l);
+/* Repeat every job `samples` times (sample = 0..samples-1), renumbering job_id. */
+void mn_jobs_expand_samples(mn_job_list *l, int samples);
+void mn_jobs_free(mn_job_list *l);
+
+/* As the sandbox's prev_jobs/transform_outputs input (borrowed pointers). */
+mn_sandbox_done_job *mn_jobs_for_sandbox(const mn_job_list *l);
+
+/* Worker output (a parsed JSON object) into the job: sets status and the
+ * answer/explanation/citation strings. Non-string answers are kept as JSON. */
+void mn_job_set_output(mn_job *j, const json_t *out);
+
+/* The default listing the remote reads: answered jobs grouped by task, then
+ * chunk, with ids. Caller frees. */
+char *mn_jobs_format_outputs(const mn_job_list *l);
+
+/* Run-log entries: manifests (what was asked) and outputs (what came back). */
+json_t *mn_jobs_manifests_json(const mn_job_list *l);
+json_t *mn_jobs_outputs_json(const mn_job_list *l);
+
+#endif
