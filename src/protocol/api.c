@@ -47,6 +47,7 @@ static const protocol_def protocols[] = {
   { "remote-only", 0, 1, mn_protocol_remote_only },
   { "local-only", 1, 0, mn_protocol_local_only },
   { "minion", 1, 1, mn_protocol_minion },
+  { "minions", 1, 1, mn_protocol_minions },
 };
 
 static const protocol_def *find_protocol(const char *name)

@@ -246,7 +246,7 @@ json_t *mn_jobs_manifests_json(const mn_job_list *l)
       "job_id", j->job_id, "task_id", j->task_id, "chunk_id", j->chunk_id,
       "sample", j->sample, "task", j->task,
       "advice", j->advice ? json_string(j->advice) : json_null(),
-      "chunk", j->chunk, show, "chunk_chars", (json_int_t)j->chunk_len));
+      "chunk", j->chunk, show, "chunk_bytes", (json_int_t)j->chunk_len));
   }
   return a;
 }

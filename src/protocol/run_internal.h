@@ -86,5 +86,11 @@ char *mn_run_documents_text(const mn_docs *docs);
 int mn_protocol_remote_only(mn_run *run, const mn_docs *docs);
 int mn_protocol_local_only(mn_run *run, const mn_docs *docs);
 int mn_protocol_minion(mn_run *run, const mn_docs *docs);
+int mn_protocol_minions(mn_run *run, const mn_docs *docs);
+
+struct mn_job_list;
+/* Retrieval "embedding": keep, for each task, the retrieval_k chunks whose
+ * embeddings are closest (cosine) to the task's, dropping the other jobs. */
+int mn_run_embed_filter(mn_run *run, struct mn_job_list *jobs);
 
 #endif
