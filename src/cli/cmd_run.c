@@ -14,7 +14,12 @@ static const char run_help[] =
 "Answer TASK about the documents at PATH with protocol P.\n"
 "\n"
 "Protocol and models:\n"
-"  --protocol P          remote-only   documents + task to the remote model\n"
+"  --protocol P          minions       the remote decomposes the task into\n"
+"                                      jobs the local model runs in parallel\n"
+"                                      on chunks, then aggregates (main one)\n"
+"                        minion        the remote chats with the local model,\n"
+"                                      which alone reads the documents\n"
+"                        remote-only   documents + task to the remote model\n"
 "                        local-only    documents + task to the local model\n"
 "  --local SPEC          local model, PROVIDER:MODEL (e.g. ollama:llama3.2)\n"
 "  --remote SPEC         remote model, PROVIDER:MODEL (e.g. openai:gpt-4o)\n"
@@ -51,6 +56,26 @@ static const char run_help[] =
 "\n"
 "Tuning:\n"
 "  --max-rounds N        rounds of the Minion/MinionS protocols (default 3)\n"
+"  --local-temperature T sampling temperature of the local model (default 0)\n"
+"  --remote-temperature T  of the remote model (default 0)\n"
+"\n"
+"MinionS:\n"
+"  --decompose code|plan code: the remote writes a Lua program that makes the\n"
+"                        jobs, run here in a sandbox (default); plan: the\n"
+"                        remote returns a JSON plan and no code runs\n"
+"  --tasks-per-round N   instructions the remote should write per round (3)\n"
+"  --samples K           run each job K times (default 1; use with\n"
+"                        --local-temperature above 0)\n"
+"  --max-jobs N          cap on jobs per round (default 2048)\n"
+"  --local-parallel N    local requests in flight per server (default 8)\n"
+"  --chunk METHOD        plan mode's default chunking: section, page,\n"
+"                        paragraph or code (default section)\n"
+"  --chunk-chars N       plan mode's default chunk size (default 3000)\n"
+"  --retrieval R         none (default), bm25 (SQLite FTS5) or embedding\n"
+"  --retrieval-k K       chunks kept per task with retrieval (default 10)\n"
+"  --embed-model SPEC    embedding model for --retrieval embedding\n"
+"                        (ollama:MODEL or openai-compatible:MODEL)\n"
+"  --embed-url URL       its base URL (default: the first --local-url)\n"
 "  --local-max-tokens N  reply cap of the local model (default 2048)\n"
 "  --remote-max-tokens N reply cap of the remote model (default 4096)\n"
 "  --no-stream           ask for whole replies instead of streams\n"
@@ -186,6 +211,40 @@ static int parse(run_cli *c, int argc, char **argv)
     } else if(!strcmp(f, "--connect-timeout")) {
       VALUE(); if(cli_double(f, v, 0.001, 3600, &d)) return CLI_USAGE;
       c->o.connect_timeout_ms = (long)(d * 1000);
+    } else if(!strcmp(f, "--local-temperature")) {
+      VALUE(); if(cli_double(f, v, 0, 2, &d)) return CLI_USAGE;
+      c->o.local_temperature = d;
+    } else if(!strcmp(f, "--remote-temperature")) {
+      VALUE(); if(cli_double(f, v, 0, 2, &d)) return CLI_USAGE;
+      c->o.remote_temperature = d;
+    } else if(!strcmp(f, "--decompose")) {
+      VALUE(); c->o.decompose = v;
+    } else if(!strcmp(f, "--tasks-per-round")) {
+      VALUE(); if(cli_int(f, v, 1, 100, &n)) return CLI_USAGE;
+      c->o.tasks_per_round = (int)n;
+    } else if(!strcmp(f, "--samples")) {
+      VALUE(); if(cli_int(f, v, 1, 64, &n)) return CLI_USAGE;
+      c->o.samples = (int)n;
+    } else if(!strcmp(f, "--max-jobs")) {
+      VALUE(); if(cli_int(f, v, 1, 1000000, &n)) return CLI_USAGE;
+      c->o.max_jobs = (int)n;
+    } else if(!strcmp(f, "--local-parallel")) {
+      VALUE(); if(cli_int(f, v, 1, 4096, &n)) return CLI_USAGE;
+      c->o.local_parallel = (int)n;
+    } else if(!strcmp(f, "--chunk")) {
+      VALUE(); c->o.chunking = v;
+    } else if(!strcmp(f, "--chunk-chars")) {
+      VALUE(); if(cli_int(f, v, 200, 1000000, &n)) return CLI_USAGE;
+      c->o.chunk_chars = (int)n;
+    } else if(!strcmp(f, "--retrieval")) {
+      VALUE(); c->o.retrieval = v;
+    } else if(!strcmp(f, "--retrieval-k")) {
+      VALUE(); if(cli_int(f, v, 1, 100000, &n)) return CLI_USAGE;
+      c->o.retrieval_k = (int)n;
+    } else if(!strcmp(f, "--embed-model")) {
+      VALUE(); c->o.embed_spec = v;
+    } else if(!strcmp(f, "--embed-url")) {
+      VALUE(); c->o.embed_url = v;
     } else if(!strcmp(f, "--retries")) {
       VALUE(); if(cli_int(f, v, 0, 20, &n)) return CLI_USAGE;
       c->o.max_retries = (int)n;
@@ -196,7 +255,7 @@ static int parse(run_cli *c, int argc, char **argv)
 #undef VALUE
   }
   if(!c->o.protocol) {
-    cli_error("--protocol is required (remote-only or local-only)");
+    cli_error("--protocol is required (minions, minion, remote-only or local-only)");
     return CLI_USAGE;
   }
   if(!c->o.task || !*c->o.task) {

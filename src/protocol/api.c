@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "doc/chunk.h"
 #include "llm/prices.h"
 #include "mn_prices_builtin.h"
 #include "mn_version.h"
@@ -97,6 +98,11 @@ static void copy_opts(mn_run *run, const mn_run_opts *o)
   c->log_path = own(run, o->log_path);
   c->log_dir = own(run, o->log_dir);
   c->prices_path = own(run, o->prices_path);
+  c->decompose = own(run, o->decompose);
+  c->chunking = own(run, o->chunking);
+  c->retrieval = own(run, o->retrieval);
+  c->embed_spec = own(run, o->embed_spec);
+  c->embed_url = own(run, o->embed_url);
   if(o->n_local_urls) {
     const char **urls = mn_xcalloc(o->n_local_urls, sizeof *urls);
     for(size_t i = 0; i < o->n_local_urls; i++)
@@ -125,6 +131,22 @@ static int check_opts(mn_run *run, const protocol_def *p)
     return mn_run_fail(run, MN_EINVAL, "timeouts must be positive");
   if(o->max_retries < 0 || o->max_retries > 20)
     return mn_run_fail(run, MN_EINVAL, "max retries must be between 0 and 20");
+  if(!o->decompose || (strcmp(o->decompose, "code") && strcmp(o->decompose, "plan")))
+    return mn_run_fail(run, MN_EINVAL, "decompose must be 'code' or 'plan', got '%s'",
+                       o->decompose ? o->decompose : "");
+  if(!o->chunking || mn_chunk_method_parse(o->chunking) < 0)
+    return mn_run_fail(run, MN_EINVAL, "chunking must be section, page, paragraph or code, got '%s'",
+                       o->chunking ? o->chunking : "");
+  if(!o->retrieval || (strcmp(o->retrieval, "none") && strcmp(o->retrieval, "bm25") &&
+                       strcmp(o->retrieval, "embedding")))
+    return mn_run_fail(run, MN_EINVAL, "retrieval must be none, bm25 or embedding, got '%s'",
+                       o->retrieval ? o->retrieval : "");
+  if(!strcmp(o->retrieval, "embedding") && !o->embed_spec)
+    return mn_run_fail(run, MN_EINVAL, "retrieval 'embedding' needs an embedding model (--embed-model)");
+  if(o->tasks_per_round < 1 || o->samples < 1 || o->max_jobs < 1 || o->local_parallel < 1 ||
+     o->chunk_chars < 1 || o->retrieval_k < 1)
+    return mn_run_fail(run, MN_EINVAL, "tasks per round, samples, max jobs, local parallel, "
+                       "chunk size and retrieval k must be positive");
   return MN_OK;
 }
 
@@ -200,7 +222,8 @@ int mn_run_new(mn_run **out, const mn_run_opts *opts)
 
   if(p->needs_local &&
      (rc = make_client(run, &run->local, run->opts.local_spec,
-                       run->opts.local_urls, run->opts.n_local_urls, 8)) != MN_OK)
+                       run->opts.local_urls, run->opts.n_local_urls,
+                       run->opts.local_parallel)) != MN_OK)
     return rc;
   if(p->needs_remote &&
      (rc = make_client(run, &run->remote, run->opts.remote_spec,
