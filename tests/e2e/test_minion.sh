@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Minion end to end: a scripted supervisor that never sees the document, and
+# an extractive worker that reads it whole.
+source "$(dirname "$0")/lib.sh"
+
+FACT="The vault access code for the Cordova facility is ZEBRA-4417."
+TASK="What is the vault access code for the Cordova facility?"
+DOC=$T/doc.txt
+make_doc "$DOC" "$FACT"
+DOC_BYTES=$(wc -c <"$DOC")
+
+# The supervisor: asks, reasons, then answers with what the worker said.
+cat >"$T/remote.json" <<'JSON'
+{"extract": "ZEBRA-[0-9]+",
+ "rules": [
+  {"when": {"last_contains": "Write your first message to the worker"},
+   "reply": "{\"reasoning\": \"I need the code.\", \"message\": \"What is the vault access code for the Cordova facility? Quote the sentence.\"}"},
+  {"when": {"last_contains": "Think step by step about this reply"},
+   "reply": "The worker quoted a sentence that gives the code, so I can answer."},
+  {"when": {"last_contains": "Now decide"},
+   "reply": "```json\n{\"decision\": \"provide_final_answer\", \"answer\": \"The code is {{match}}.\", \"message\": null}\n```"},
+  {"when": {"last_contains": "This was the last exchange"},
+   "reply": "{\"decision\": \"provide_final_answer\", \"answer\": \"The code is {{match}}.\", \"message\": null}"}
+ ]}
+JSON
+echo '{"extract": "ZEBRA-[0-9]+"}' >"$T/local.json"
+start_fake REMOTE --script "$T/remote.json"
+start_fake LOCAL --script "$T/local.json"
+
+minion() { # name args...
+  local name=$1; shift
+  timeout 120 "$MN_BIN" run --protocol minion --json --log "$T/$name.log.json" --context "$DOC" \
+    --task "$TASK" --remote-url "$REMOTE_URL" --local-url "$LOCAL_URL" "$@" \
+    >"$T/$name.out" 2>"$T/$name.err"
+  echo $? >"$T/$name.rc"
+}
+answered() {
+  [ "$(cat "$T/$1.rc")" = 0 ] && jq -e '.answer | contains("ZEBRA-4417")' "$T/$1.out" >/dev/null
+}
+remote_bytes() { jq -s '[.[] | .body | tostring | length] | add' "$REMOTE_REC"; }
+
+for local in openai-compatible ollama; do
+  : >"$REMOTE_REC"; : >"$LOCAL_REC"
+  minion "m_$local" --local "$local:fake" --remote openai-compatible:fake
+  check "minion over $local answers" answered "m_$local"
+  rb=$(remote_bytes)
+  check "minion over $local: remote requests $rb bytes < 10% of the $DOC_BYTES-byte document" \
+    test "$rb" -lt $((DOC_BYTES / 10))
+  check "minion over $local: remote never saw the document's text" \
+    bash -c "! grep -qF 'Cordova facility is ZEBRA' <(jq -r '.body.messages[].content' '$REMOTE_REC')"
+  check "minion over $local: the local model received the whole document" \
+    jq -se --argjson n "$DOC_BYTES" '[.[] | .body.messages[]?.content | length] | max >= $n' "$LOCAL_REC"
+  check "minion over $local: run log holds the conversation, usage both sides, timing" \
+    jq -e '(.conversation | length) >= 4 and ([.conversation[].user] | index("local") != null)
+      and ([.conversation[].user] | index("remote") != null)
+      and .usage.remote.prompt_tokens > 0 and .usage.local.prompt_tokens > 0
+      and (.timing | has("local_call_time") and has("remote_call_time") and has("total_time") and has("overhead_time"))
+      and (.generated_final_answer | contains("ZEBRA-4417"))' "$T/m_$local.log.json"
+done
+check "ollama worker got num_ctx sized to the document" \
+  jq -se --argjson n "$DOC_BYTES" '[.[] | .body.options.num_ctx // 0] | max >= ($n / 4)' "$LOCAL_REC"
+
+minion one --max-rounds 1 --local openai-compatible:fake --remote openai-compatible:fake
+check "--max-rounds 1 still ends with an answer" answered one
+check "--max-rounds 1 uses the final-answer prompt" \
+  bash -c "jq -r '.body.messages[-1].content' '$REMOTE_REC' | grep -q 'This was the last exchange'"
+
+# A supervisor whose decision is garbage once: re-asked, tokens of both counted.
+curl -s -X POST "$REMOTE_URL/_fake/rules" -d '[{"when": {"last_contains": "Now decide"}, "times": 1,
+  "reply": "I think the answer is probably fine but here is no JSON at all"}]' >/dev/null
+minion reask --local openai-compatible:fake --remote openai-compatible:fake
+check "unparseable decision is re-asked and the run still answers" answered reask
+check "the re-ask is counted in remote calls" \
+  jq -e '.usage.remote.calls >= 4' "$T/reask.out"
+
+finish
