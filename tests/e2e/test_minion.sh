@@ -37,33 +37,38 @@ minion() { # name args...
 answered() {
   [ "$(cat "$T/$1.rc")" = 0 ] && jq -e '.answer | contains("ZEBRA-4417")' "$T/$1.out" >/dev/null
 }
-remote_bytes() { jq -s '[.[] | .body | tostring | length] | add' "$REMOTE_REC"; }
+# requests recorded since mark_records (the record files only grow)
+mark_records() { R0=$(wc -l <"$REMOTE_REC"); L0=$(wc -l <"$LOCAL_REC"); }
+new_remote() { tail -n +$((R0 + 1)) "$REMOTE_REC" >"$T/remote.new"; echo "$T/remote.new"; }
+new_local() { tail -n +$((L0 + 1)) "$LOCAL_REC" >"$T/local.new"; echo "$T/local.new"; }
 
 for local in openai-compatible ollama; do
-  : >"$REMOTE_REC"; : >"$LOCAL_REC"
+  mark_records
   minion "m_$local" --local "$local:fake" --remote openai-compatible:fake
   check "minion over $local answers" answered "m_$local"
-  rb=$(remote_bytes)
+  rrec=$(new_remote); lrec=$(new_local)
+  rb=$(jq -s '[.[] | .body | tostring | length] | add' "$rrec")
   check "minion over $local: remote requests $rb bytes < 10% of the $DOC_BYTES-byte document" \
     test "$rb" -lt $((DOC_BYTES / 10))
   check "minion over $local: remote never saw the document's text" \
-    bash -c "! grep -qF 'Cordova facility is ZEBRA' <(jq -r '.body.messages[].content' '$REMOTE_REC')"
+    bash -c "! grep -qF 'Cordova facility is ZEBRA' <(jq -r '.body.messages[].content' '$rrec')"
   check "minion over $local: the local model received the whole document" \
-    jq -se --argjson n "$DOC_BYTES" '[.[] | .body.messages[]?.content | length] | max >= $n' "$LOCAL_REC"
+    jq -se --argjson n "$DOC_BYTES" '[.[] | .body.messages[]?.content | length] | max >= $n' "$lrec"
   check "minion over $local: run log holds the conversation, usage both sides, timing" \
     jq -e '(.conversation | length) >= 4 and ([.conversation[].user] | index("local") != null)
       and ([.conversation[].user] | index("remote") != null)
       and .usage.remote.prompt_tokens > 0 and .usage.local.prompt_tokens > 0
       and (.timing | has("local_call_time") and has("remote_call_time") and has("total_time") and has("overhead_time"))
       and (.generated_final_answer | contains("ZEBRA-4417"))' "$T/m_$local.log.json"
+  [ "$local" = ollama ] && check "ollama worker got num_ctx sized to the document" \
+    jq -se --argjson n "$DOC_BYTES" '[.[] | .body.options.num_ctx // 0] | max >= ($n / 4)' "$lrec"
 done
-check "ollama worker got num_ctx sized to the document" \
-  jq -se --argjson n "$DOC_BYTES" '[.[] | .body.options.num_ctx // 0] | max >= ($n / 4)' "$LOCAL_REC"
 
+mark_records
 minion one --max-rounds 1 --local openai-compatible:fake --remote openai-compatible:fake
 check "--max-rounds 1 still ends with an answer" answered one
 check "--max-rounds 1 uses the final-answer prompt" \
-  bash -c "jq -r '.body.messages[-1].content' '$REMOTE_REC' | grep -q 'This was the last exchange'"
+  bash -c "jq -r '.body.messages[-1].content' '$(new_remote)' | grep -q 'This was the last exchange'"
 
 # A supervisor whose decision is garbage once: re-asked, tokens of both counted.
 curl -s -X POST "$REMOTE_URL/_fake/rules" -d '[{"when": {"last_contains": "Now decide"}, "times": 1,
