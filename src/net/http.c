@@ -100,6 +100,7 @@ struct mn_http {
   size_t nheap, cap_heap;
   req *ihead, *itail;         /* in flight, least recent byte first */
   size_t pending;             /* submitted, not completed */
+  size_t total_slots;         /* sum of the endpoints' caps */
   uint64_t rng;
 };
 
@@ -792,6 +793,11 @@ mn_http_endpoint *mn_http_endpoint_new(mn_http *h, const char *name, int max_inf
   ep->max_inflight = max_inflight < 1 ? 1 : max_inflight;
   ep->next = h->eps;
   h->eps = ep;
+  /* Keep a warm connection per slot: when curl's cache is smaller than the
+   * slots, finished connections are closed and new ones opened. */
+  h->total_slots += (size_t)ep->max_inflight;
+  if(h->total_slots > 256)
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->total_slots + 16);
   return ep;
 }
 

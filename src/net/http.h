@@ -111,7 +111,9 @@ size_t mn_http_endpoint_queued(const mn_http_endpoint *ep);
  * body on GET/HEAD), or MN_ECANCELLED once mn_http_cancel() was called. */
 int mn_http_submit(mn_http *http, const mn_http_req *req);
 /* Drive all requests until none is queued, in flight or backing off.
- * Returns MN_ECANCELLED if cancelled, else 0. */
+ * Returns MN_ECANCELLED if cancelled, MN_EINVAL if called from one of its
+ * own callbacks, else 0. Requests submitted meanwhile (from callbacks) are
+ * run too. */
 int mn_http_run(mn_http *http);
 /* Make mn_http_run() finish every request with MN_ECANCELLED soon. Safe from
  * another thread or a signal handler. */
