@@ -125,8 +125,8 @@ static int embed_endpoint(mn_run *run, char **url, char **auth, char **model, in
 /* Unit vectors of texts[0..n): n * *dim floats (caller frees). */
 static int embed_texts(mn_run *run, const char *const *texts, size_t n, float **out, size_t *dim)
 {
-  char *url, *auth, *model;
-  int ollama;
+  char *url = NULL, *auth = NULL, *model = NULL;
+  int ollama = 0;
   int rc = embed_endpoint(run, &url, &auth, &model, &ollama);
   if(rc)
     return rc;
