@@ -37,7 +37,7 @@ jq -n --rawfile hostile "$T/hostile.lua" --rawfile good "$T/good.lua" '{
   extract: "ZEBRA-[0-9]+",
   rules: [
     {when: {last_contains: "write short advice"}, reply: "Look for a sentence that names the vault access code."},
-    {when: {last_contains: "Write a Lua 5.4 program"}, times: 1,
+    {when: {last_contains: "Write a Lua 5.4 program"}, times: 2,
      reply: ("Here is the program:\n```lua\n" + $hostile + "```")},
     {when: {contains: "prepare_jobs"}, reply: ("```lua\n" + $good + "```")},
     {when: {last_contains: "Think step by step: which findings"},
