@@ -28,6 +28,8 @@ typedef struct mn_provider {
   const char *url_env;       /* variable overriding the base URL, or NULL */
   const char *key_env;       /* variable holding the API key, or NULL */
   int key_required;          /* 0: sent only when set (openai-compatible, ollama) */
+  int json_schema;           /* OpenAI wire: 1 if response_format json_schema is
+                                accepted, 0 if only json_object (deepseek, groq) */
 } mn_provider;
 
 /* The provider named `name`, or NULL. */
@@ -87,6 +89,9 @@ typedef struct mn_client_opts {
 int mn_client_new(mn_client **out, mn_http *http, const char *spec,
                   const char *const *urls, size_t n_urls,
                   const mn_client_opts *opts, char **errmsg);
+/* Free a client. Its requests must be finished (mn_http_run returned) or
+ * the transport freed first; calls still waiting in its own queue are
+ * dropped without callbacks. */
 void mn_client_free(mn_client *c);
 
 const char *mn_client_provider(const mn_client *c);  /* "openai", ... */
@@ -100,9 +105,20 @@ typedef void (*mn_chat_done_cb)(void *userdata, mn_chat_result *res);
 
 /* Queue a chat. The request is serialised at once (req may be freed after).
  * Transport faults are retried by the transport; a 200 reply that cannot be
- * parsed is retried once more here. */
+ * parsed (or a stream that breaks off or reports an error) is retried once
+ * more here, and its attempts count in res->attempts. Returns MN_OK, or
+ * MN_EINVAL for a bad request (no messages, unknown role, schema not JSON)
+ * with mn_client_errmsg() saying why; `done` is then not called.
+ * Result codes: MN_OK; MN_EAUTH (HTTP 401/403); MN_EHTTP (other statuses,
+ * with the provider's own message); MN_EPARSE (reply unusable twice);
+ * MN_ELIMIT (reply text over max_reply_bytes, or body over the transport's
+ * cap); MN_ENET, MN_ETIMEOUT, MN_ECANCELLED from the transport. Error texts
+ * name the provider and never contain the API key. */
 int mn_client_chat_async(mn_client *c, const mn_chat_req *req,
                          mn_chat_done_cb done, void *userdata);
+
+/* Why the last mn_client_chat_async() was refused ("" if it was not). */
+const char *mn_client_errmsg(const mn_client *c);
 
 /* Run one chat to completion on the client's transport (which must have no
  * other work queued). Fills *out; returns out->code. */
