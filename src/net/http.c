@@ -715,8 +715,10 @@ void mn_http_cancel(mn_http *h)
 {
   if(!h)
     return;
+  int saved = errno;   /* a signal handler must leave errno as it was */
   atomic_store(&h->cancelled, 1);
   curl_multi_wakeup(h->multi);
+  errno = saved;
 }
 
 int mn_http_cancelled(const mn_http *h)
