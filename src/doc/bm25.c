@@ -31,6 +31,8 @@ struct mn_bm25 {
   sqlite3_stmt *query;
   size_t n;
   mn_bm25_opts opts;
+  unsigned *wlen;      /* words with a letter, per text (word_length) */
+  double avg_wlen;
   char err[256];
 };
 
@@ -39,6 +41,8 @@ typedef struct weights {
   const double *w;     /* weight of phrase i; phrases past n weigh 1 */
   size_t n;
   double k1, b;
+  const unsigned *dl;  /* lengths by rowid instead of FTS5's, or NULL */
+  double avgdl;
 } weights;
 
 /* Per-query statistics, computed on the first row and kept as FTS5 auxdata
@@ -145,17 +149,26 @@ static int next_word(const char *s, size_t len, size_t *pos, word *w)
   size_t i = *pos;
   memset(w, 0, sizeof *w);
   while(i < len) {
-    utf8proc_int32_t c;
-    utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
-                                          (utf8proc_ssize_t)(len - i), &c);
-    if(n <= 0) {
-      if(w->p)
-        break;
-      i++;
-      continue;
+    unsigned char b = (unsigned char)s[i];
+    utf8proc_int32_t c = b;
+    utf8proc_ssize_t n = 1;
+    int a = 0, d = 0, wc;
+    if(b < 0x80) {         /* most text is ASCII; skip the table lookups */
+      d = b >= '0' && b <= '9';
+      a = (b | 0x20) >= 'a' && (b | 0x20) <= 'z';
+      wc = a || d;
+    } else {
+      n = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+                           (utf8proc_ssize_t)(len - i), &c);
+      if(n <= 0) {
+        if(w->p)
+          break;
+        i++;
+        continue;
+      }
+      wc = word_char(c, &a, &d);
     }
-    int a = 0, d = 0;
-    if(!word_char(c, &a, &d)) {
+    if(!wc) {
       if(w->p)
         break;
       i += (size_t)n;
@@ -253,16 +266,29 @@ static void parse_free_text(query *q, const char *text, const mn_bm25_opts *o)
     len = MN_BM25_MAX_QUERY_BYTES;
   size_t pos = 0;
   word w;
-  char low[MAX_WORD_BYTES * 4 + 1];
+  char low[MAX_WORD_BYTES * 4 + 1], prev[MAX_WORD_BYTES * 4 + 1];
+  prev[0] = '\0';
   while(next_word(text, len, &pos, &w)) {
     if(!w.has_alpha && !w.has_digit)
       continue;
-    if(w.len > MAX_WORD_BYTES || !lower_word(w.p, w.len, low, sizeof low))
+    if(w.len > MAX_WORD_BYTES || !lower_word(w.p, w.len, low, sizeof low)) {
+      prev[0] = '\0';
       continue;
+    }
     /* A lone letter is mostly debris of punctuation: "3M's", "U.S.". */
-    if(o->stop_words && (is_stop_word(low) || (w.chars == 1 && w.has_alpha)))
+    if(o->stop_words && (is_stop_word(low) || (w.chars == 1 && w.has_alpha))) {
+      prev[0] = '\0';
       continue;
+    }
     query_add(q, low, 1.0);
+    /* Adjacent words often name one thing ("balance sheet", "cash flow")
+     * that their parts, each common in a filing, do not. */
+    if(o->pair_weight > 0 && prev[0]) {
+      char *pair = mn_xasprintf("%s %s", prev, low);
+      query_add(q, pair, o->pair_weight);
+      free(pair);
+    }
+    strcpy(prev, low);
     if(o->split_alnum && w.has_alpha && w.has_digit) {
       /* "fy2018" is rare in filings but "2018" heads their tables; digit
        * runs of two or more are searched as words of their own. */
@@ -396,6 +422,11 @@ static void bm25w_func(const Fts5ExtensionApi *api, Fts5Context *fts,
     sqlite3_result_error_code(ctx, rc);
     return;
   }
+  double avgdl = st->avgdl;
+  if(wt->dl) {
+    dl = (int)wt->dl[api->xRowid(fts)];
+    avgdl = wt->avgdl;
+  }
   memset(st->freq, 0, (size_t)st->n_phrase * sizeof *st->freq);
   for(int i = 0; i < ninst; i++) {
     int ph, col, off;
@@ -407,7 +438,7 @@ static void bm25w_func(const Fts5ExtensionApi *api, Fts5Context *fts,
     if(ph >= 0 && ph < st->n_phrase)
       st->freq[ph] += 1.0;
   }
-  double norm = wt->k1 * (1.0 - wt->b + wt->b * (double)dl / st->avgdl);
+  double norm = wt->k1 * (1.0 - wt->b + wt->b * (double)dl / avgdl);
   double score = 0;
   for(int i = 0; i < st->n_phrase; i++) {
     double f = st->freq[i];
@@ -510,6 +541,21 @@ int mn_bm25_build_opts(mn_bm25 **out, const char *const *texts,
     }
   }
   sqlite3_finalize(ins);
+  /* FTS5 counts every token, and a table row of figures is mostly
+   * numbers: counting only words keeps BM25 from treating the financial
+   * statements, where numeric answers live, as long rambling texts. */
+  if(opts->word_length) {
+    ix->wlen = mn_xcalloc(n + 1, sizeof *ix->wlen);
+    double total = 0;
+    for(size_t i = 0; i < n; i++) {
+      size_t l = texts[i] ? (lens ? lens[i] : strlen(texts[i])) : 0, pos = 0;
+      word w;
+      while(next_word(texts[i] ? texts[i] : "", l, &pos, &w))
+        ix->wlen[i] += (unsigned)w.has_alpha;
+      total += ix->wlen[i];
+    }
+    ix->avg_wlen = n && total > 0 ? total / (double)n : 1.0;
+  }
   if(sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
     return fail_build(ix, "commit", errmsg);
 
@@ -533,6 +579,7 @@ void mn_bm25_free(mn_bm25 *ix)
     return;
   sqlite3_finalize(ix->query);
   sqlite3_close(ix->db);
+  free(ix->wlen);
   free(ix);
 }
 
@@ -551,7 +598,7 @@ static int run_query(mn_bm25 *ix, query *q, size_t k, mn_bm25_hit **hits,
 {
   if(!q->n || !k || !ix->n)
     return MN_OK;
-  weights wt = { q->w, q->n, ix->opts.k1, ix->opts.b };
+  weights wt = { q->w, q->n, ix->opts.k1, ix->opts.b, ix->wlen, ix->avg_wlen };
   size_t lim = k < ix->n ? k : ix->n;
   sqlite3_stmt *st = ix->query;
   sqlite3_bind_text(st, 1, mn_buf_str(&q->expr), (int)q->expr.len, SQLITE_STATIC);

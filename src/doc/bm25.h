@@ -10,7 +10,8 @@
  * Scores are FTS5's BM25 (same per-phrase statistics and IDF as its built-in
  * bm25(), k1 = 1.2, b = 0.75 by default) with each query phrase multiplied
  * by its weight, computed by an auxiliary function registered on the
- * index's own connection. With all weights 1 the score equals -bm25(t).
+ * index's own connection. With all weights 1 and word_length off the score
+ * equals -bm25(t).
  *
  * Query text is never passed to FTS5 as syntax: words are extracted here
  * and each becomes a quoted string, so "AND", "NEAR(", "*", quotes or
@@ -43,17 +44,23 @@ typedef struct mn_bm25_hit {
 typedef struct mn_bm25_opts {
   int stem;            /* Porter stemming of texts and queries ("revenues"
                           finds "revenue"); default 1 */
-  int stop_words;      /* free-text queries drop English function words and
+  int stop_words;      /* free-text queries drop English function words,
                           words that only phrase a request ("answer",
-                          "round", "please"); default 1 */
+                          "round", "please") and lone letters; default 1 */
   int split_alnum;     /* a free-text word mixing letters and digits
-                          ("FY2018") also searches its digit run ("2018");
+                          ("FY2018") also searches its digit runs ("2018");
                           default 1 */
+  double pair_weight;  /* free-text queries also search each two adjacent
+                          kept words as a phrase ("balance sheet") with this
+                          weight; 0 disables; default 1 */
+  int word_length;     /* length normalisation counts only words with a
+                          letter, not numbers, so tables of figures do not
+                          count as long texts; default 1 */
   double k1;           /* term-frequency saturation; default 1.2 */
   double b;            /* length normalisation, 0..1; default 0.75 */
 } mn_bm25_opts;
 
-#define MN_BM25_OPTS_INIT { 1, 1, 1, 1.2, 0.75 }
+#define MN_BM25_OPTS_INIT { 1, 1, 1, 1.0, 1, 1.2, 0.75 }
 
 /* Caps on what one query may make us do (words past them are ignored). */
 #define MN_BM25_MAX_QUERY_BYTES (64 * 1024)

@@ -109,11 +109,15 @@ static void query_words_become_phrases(void **state)
     "What is 3M's FY2018 capital expenditure? Answer in USD millions; "
     "capital spending.", NULL);
   assert_string_equal(e, "\"3m\" OR \"fy2018\" OR \"2018\" OR \"capital\" OR "
-                         "\"expenditure\" OR \"usd\" OR \"millions\" OR \"spending\"");
+                         "\"fy2018 capital\" OR \"expenditure\" OR "
+                         "\"capital expenditure\" OR \"usd\" OR \"millions\" OR "
+                         "\"usd millions\" OR \"millions capital\" OR \"spending\" OR "
+                         "\"capital spending\"");
   free(e);
   mn_bm25_opts o = MN_BM25_OPTS_INIT;
   o.split_alnum = 0;
   o.stop_words = 0;
+  o.pair_weight = 0;
   e = mn_bm25_match_expr("FY2018 of 3M's", &o);
   assert_string_equal(e, "\"fy2018\" OR \"of\" OR \"3m\" OR \"s\"");
   free(e);
@@ -270,6 +274,8 @@ static void score_equals_builtin_bm25(void **state)
   };
   mn_bm25_opts o = MN_BM25_OPTS_INIT;
   o.stop_words = 0;
+  o.pair_weight = 0;
+  o.word_length = 0;
   mn_bm25 *ix = build(t, 5, &o);
   mn_bm25_hit *h = NULL;
   size_t nh = 0;
@@ -312,6 +318,50 @@ static void score_equals_builtin_bm25(void **state)
   assert_near(h[0].score, want, 1e-12);
   free(h);
   mn_bm25_free(ix);
+}
+
+/* Figures do not make a text long: a table row that names the word once
+ * beats a sentence that does, only when lengths count words. */
+static void numbers_do_not_count_as_length(void **state)
+{
+  static const char *const t[] = {
+    "Revenue 1,234 5,678 9,012 3,456 7,890 2,345 6,789 0,123 4,567 8,901",
+    "Revenue grew in the year while costs and margins held",
+    "unrelated words about other topics entirely",
+    "more unrelated words here",
+  };
+  mn_bm25 *ix = build(t, 4, NULL);
+  assert_string_equal(ranks(ix, "revenue", 10), "0,1");
+  mn_bm25_free(ix);
+  mn_bm25_opts o = MN_BM25_OPTS_INIT;
+  o.word_length = 0;
+  ix = build(t, 4, &o);
+  assert_string_equal(ranks(ix, "revenue", 10), "1,0");
+  mn_bm25_free(ix);
+}
+
+/* Adjacent query words are also a phrase, which outweighs a shorter text
+ * holding both words apart. */
+static void adjacent_words_count_as_a_phrase(void **state)
+{
+  static const char *const t[] = {
+    "sheet balance",
+    "consolidated balance sheets for the year ended december",
+    "notes to the statements",
+    "other text",
+  };
+  mn_bm25 *ix = build(t, 4, NULL);
+  assert_string_equal(ranks(ix, "What does the balance sheet show?", 10), "1,0");
+  mn_bm25_free(ix);
+  mn_bm25_opts o = MN_BM25_OPTS_INIT;
+  o.pair_weight = 0;
+  ix = build(t, 4, &o);
+  assert_string_equal(ranks(ix, "What does the balance sheet show?", 10), "0,1");
+  mn_bm25_free(ix);
+  /* a dropped word between two words breaks the pair */
+  char *e = mn_bm25_match_expr("cost of sales", NULL);
+  assert_string_equal(e, "\"cost\" OR \"sales\"");
+  free(e);
 }
 
 static void bad_arguments_and_caps(void **state)
@@ -371,6 +421,8 @@ int main(void)
     cmocka_unit_test(empty_index_and_empty_texts),
     cmocka_unit_test(non_ascii_text),
     cmocka_unit_test(score_equals_builtin_bm25),
+    cmocka_unit_test(numbers_do_not_count_as_length),
+    cmocka_unit_test(adjacent_words_count_as_a_phrase),
     cmocka_unit_test(bad_arguments_and_caps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
