@@ -42,6 +42,7 @@ typedef struct weights {
   size_t n;
   double k1, b;
   const unsigned *dl;  /* lengths by rowid instead of FTS5's, or NULL */
+  size_t n_dl;
   double avgdl;
 } weights;
 
@@ -237,13 +238,14 @@ static void query_free(query *q)
   mn_buf_free(&q->expr);
 }
 
-/* Add a phrase (words separated by single spaces, lower-cased, only word
- * characters, so it needs no escaping inside quotes). A repeated phrase
- * adds its weight to the first one. */
-static void query_add(query *q, const char *phrase, double weight)
+/* Add a phrase: `text` is its words as written, separated by single
+ * spaces, made only of word characters, so it needs no escaping inside
+ * quotes; FTS5 folds case and stems it like the texts. `key` is the same
+ * lower-cased: a phrase seen before adds its weight to the first one. */
+static void query_add(query *q, const char *key, const char *text, double weight)
 {
   for(size_t i = 0; i < q->n; i++)
-    if(!strcmp(q->phrase[i], phrase)) {
+    if(!strcmp(q->phrase[i], key)) {
       q->w[i] += weight;
       return;
     }
@@ -251,12 +253,12 @@ static void query_add(query *q, const char *phrase, double weight)
     return;
   MN_GROW(q->phrase, q->cap_phrase, q->n + 1);
   MN_GROW(q->w, q->cap_w, q->n + 1);
-  q->phrase[q->n] = mn_xstrdup(phrase);
+  q->phrase[q->n] = mn_xstrdup(key);
   q->w[q->n] = weight;
   q->n++;
   /* The expression is unbounded in principle but capped in practice by
    * MN_BM25_MAX_PHRASES x (MN_BM25_MAX_PHRASE_WORDS x MAX_WORD_BYTES). */
-  (void)mn_buf_printf(&q->expr, "%s\"%s\"", q->n > 1 ? " OR " : "", phrase);
+  (void)mn_buf_printf(&q->expr, "%s\"%s\"", q->n > 1 ? " OR " : "", text);
 }
 
 static void parse_free_text(query *q, const char *text, const mn_bm25_opts *o)
@@ -267,6 +269,7 @@ static void parse_free_text(query *q, const char *text, const mn_bm25_opts *o)
   size_t pos = 0;
   word w;
   char low[MAX_WORD_BYTES * 4 + 1], prev[MAX_WORD_BYTES * 4 + 1];
+  char orig[MAX_WORD_BYTES + 1], prev_orig[MAX_WORD_BYTES + 1];
   prev[0] = '\0';
   while(next_word(text, len, &pos, &w)) {
     if(!w.has_alpha && !w.has_digit)
@@ -280,15 +283,20 @@ static void parse_free_text(query *q, const char *text, const mn_bm25_opts *o)
       prev[0] = '\0';
       continue;
     }
-    query_add(q, low, 1.0);
+    memcpy(orig, w.p, w.len);
+    orig[w.len] = '\0';
+    query_add(q, low, orig, 1.0);
     /* Adjacent words often name one thing ("balance sheet", "cash flow")
      * that their parts, each common in a filing, do not. */
     if(o->pair_weight > 0 && prev[0]) {
-      char *pair = mn_xasprintf("%s %s", prev, low);
-      query_add(q, pair, o->pair_weight);
-      free(pair);
+      char *key = mn_xasprintf("%s %s", prev, low);
+      char *text = mn_xasprintf("%s %s", prev_orig, orig);
+      query_add(q, key, text, o->pair_weight);
+      free(key);
+      free(text);
     }
     strcpy(prev, low);
+    strcpy(prev_orig, orig);
     if(o->split_alnum && w.has_alpha && w.has_digit) {
       /* "fy2018" is rare in filings but "2018" heads their tables; digit
        * runs of two or more are searched as words of their own. */
@@ -300,7 +308,7 @@ static void parse_free_text(query *q, const char *text, const mn_bm25_opts *o)
           char run[MAX_WORD_BYTES * 4 + 1];
           memcpy(run, low + i, j - i);
           run[j - i] = '\0';
-          query_add(q, run, 1.0);
+          query_add(q, run, run, 1.0);
         }
         i = j > i ? j : i + 1;
       }
@@ -315,7 +323,7 @@ static void parse_term(query *q, const mn_bm25_term *t)
   size_t len = strlen(t->text);
   if(len > MN_BM25_MAX_QUERY_BYTES)
     len = MN_BM25_MAX_QUERY_BYTES;
-  mn_buf ph = MN_BUF_INIT(0);
+  mn_buf key = MN_BUF_INIT(0), ph = MN_BUF_INIT(0);
   size_t pos = 0, nw = 0;
   word w;
   char low[MAX_WORD_BYTES * 4 + 1];
@@ -324,11 +332,13 @@ static void parse_term(query *q, const mn_bm25_term *t)
       continue;
     if(w.len > MAX_WORD_BYTES || !lower_word(w.p, w.len, low, sizeof low))
       continue;
-    (void)mn_buf_printf(&ph, "%s%s", nw ? " " : "", low);
+    (void)mn_buf_printf(&key, "%s%s", nw ? " " : "", low);
+    (void)mn_buf_printf(&ph, "%s%.*s", nw ? " " : "", (int)w.len, w.p);
     nw++;
   }
   if(nw)
-    query_add(q, mn_buf_str(&ph), t->weight);
+    query_add(q, mn_buf_str(&key), mn_buf_str(&ph), t->weight);
+  mn_buf_free(&key);
   mn_buf_free(&ph);
 }
 
@@ -423,8 +433,9 @@ static void bm25w_func(const Fts5ExtensionApi *api, Fts5Context *fts,
     return;
   }
   double avgdl = st->avgdl;
-  if(wt->dl) {
-    dl = (int)wt->dl[api->xRowid(fts)];
+  sqlite3_int64 row = api->xRowid(fts);
+  if(wt->dl && row >= 0 && (size_t)row < wt->n_dl) {
+    dl = (int)wt->dl[row];
     avgdl = wt->avgdl;
   }
   memset(st->freq, 0, (size_t)st->n_phrase * sizeof *st->freq);
@@ -598,7 +609,7 @@ static int run_query(mn_bm25 *ix, query *q, size_t k, mn_bm25_hit **hits,
 {
   if(!q->n || !k || !ix->n)
     return MN_OK;
-  weights wt = { q->w, q->n, ix->opts.k1, ix->opts.b, ix->wlen, ix->avg_wlen };
+  weights wt = { q->w, q->n, ix->opts.k1, ix->opts.b, ix->wlen, ix->n, ix->avg_wlen };
   size_t lim = k < ix->n ? k : ix->n;
   sqlite3_stmt *st = ix->query;
   sqlite3_bind_text(st, 1, mn_buf_str(&q->expr), (int)q->expr.len, SQLITE_STATIC);
