@@ -661,6 +661,7 @@ int main(int argc, char **argv)
 
   timing tm;
   memset(&tm, 0, sizeof tm);
+  result res[2][32];
   for(int m = 0; m < 2; m++) {
     size_t nchunks = 0;
     for(size_t f = 0; f < nf; f++)
@@ -669,6 +670,7 @@ int main(int argc, char **argv)
     printf("  %-28s %6s %6s %6s %6s   %9s %9s\n", "setting", "R@1", "R@5",
            "R@10", "R@20", "R@10 h0", "R@10 h1");
     for(size_t s = 0; s < ns; s++) {
+      result *rp = &res[m][s];
       result r;
       int timed = m == 0 && strstr(settings[s].name, "DEFAULT") != NULL;
       run_setting(&settings[s], fs, nf, qs, nq, m, &r, timed ? &tm : NULL, verbose);
@@ -677,9 +679,28 @@ int main(int argc, char **argv)
         printf(" %6.1f", 100.0 * r.hit[j] / (double)nq);
       printf("   %9.1f %9.1f\n", 100.0 * r.hit10_half[0] / (half_n[0] ? half_n[0] : 1),
              100.0 * r.hit10_half[1] / (half_n[1] ? half_n[1] : 1));
+      *rp = r;
     }
     printf("\n");
   }
+
+  /* Cross-check: had we picked the FTS5 row with the best recall@10 on one
+   * half (first row on ties), what would it score on the other? */
+  for(int m = 0; m < 2; m++) {
+    printf("selection check, %s:", CHUNKING_NAME[m]);
+    for(int h = 0; h < 2; h++) {
+      size_t best = 1;
+      for(size_t s = 1; s < ns; s++)
+        if(res[m][s].hit10_half[h] > res[m][best].hit10_half[h])
+          best = s;
+      printf("%s best R@10 on h%d is \"%s\" (%.1f), on h%d it gets %.1f",
+             h ? ";" : "", h, settings[best].name,
+             100.0 * res[m][best].hit10_half[h] / (half_n[h] ? half_n[h] : 1), !h,
+             100.0 * res[m][best].hit10_half[!h] / (half_n[!h] ? half_n[!h] : 1));
+    }
+    printf("\n");
+  }
+  printf("\n");
 
   /* Latency of the default on 1,000-character chunks, one filing at a time. */
   double maxb = 0, maxq = 0;

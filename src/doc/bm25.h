@@ -3,7 +3,8 @@
  * An index is built over a set of texts (usually the chunks of the
  * documents) in an in-memory database; queries return the best texts for a
  * query, best first. The tokenizer, stemming, stop words and query weighting
- * are chosen for retrieval quality on long filings (see bench/RESULTS.md);
+ * are chosen for retrieval quality on long filings (bench/bench_retrieval.c
+ * measures each choice against a plain BM25 on FinanceBench);
  * `minions retrieve`, `--retrieval bm25` and the sandbox's bm25_top_k all
  * rank through this one module with the same defaults.
  *
