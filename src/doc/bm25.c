@@ -501,9 +501,11 @@ int mn_bm25_build_opts(mn_bm25 **out, const char *const *texts,
   *out = NULL;
   if(!opts)
     opts = &def;
-  if(!(opts->k1 >= 0) || !(opts->b >= 0 && opts->b <= 1) || !isfinite(opts->k1)) {
+  if(!(opts->k1 >= 0) || !(opts->b >= 0 && opts->b <= 1) || !isfinite(opts->k1) ||
+     !(opts->pair_weight >= 0) || !isfinite(opts->pair_weight)) {
     if(errmsg)
-      *errmsg = mn_xstrdup("bm25 index: k1 must be >= 0 and b within 0..1");
+      *errmsg = mn_xstrdup("bm25 index: k1 and pair_weight must be finite and "
+                           ">= 0, b within 0..1");
     return MN_EINVAL;
   }
   for(size_t i = 0; i < n; i++) {

@@ -73,8 +73,8 @@ typedef struct mn_bm25_opts {
  * *errmsg set to a one-line message; caller frees). errmsg may be NULL. */
 int mn_bm25_build(mn_bm25 **out, const char *const *texts, const size_t *lens,
                   size_t n, char **errmsg);
-/* Same with options (NULL means defaults); MN_EINVAL for k1 < 0 or b
- * outside 0..1. */
+/* Same with options (NULL means defaults); MN_EINVAL for k1 or
+ * pair_weight negative or not finite, or b outside 0..1. */
 int mn_bm25_build_opts(mn_bm25 **out, const char *const *texts,
                        const size_t *lens, size_t n, const mn_bm25_opts *opts,
                        char **errmsg);

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,68 @@ static void adjacent_words_count_as_a_phrase(void **state)
   free(e);
 }
 
+/* Random bytes, heavy on FTS5's syntax characters, never make a query
+ * fail: whatever the text, it is words or separators. */
+static void random_queries_never_fail(void **state)
+{
+  mn_bm25 *ix = build(corpus, NCORPUS, NULL);
+  static const char alphabet[] = "\"'()*:^-+{}[],.;NEARANDORNOT neart \xc3\xa9\xff\x80\xe6\x9d";
+  unsigned seed = 12345;
+  char q[64];
+  for(int i = 0; i < 3000; i++) {
+    size_t len = (seed = seed * 1103515245u + 12345u) % (sizeof q - 1);
+    for(size_t j = 0; j < len; j++) {
+      seed = seed * 1103515245u + 12345u;
+      q[j] = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+    }
+    q[len] = '\0';
+    mn_bm25_hit *h = NULL;
+    size_t nh = 0;
+    assert_int_equal(mn_bm25_query(ix, q, 3, &h, &nh), 0);
+    assert_string_equal(mn_bm25_errmsg(ix), "");
+    free(h);
+    mn_bm25_term kw = { q, 1.0 };
+    assert_int_equal(mn_bm25_query_terms(ix, &kw, 1, 3, &h, &nh), 0);
+    free(h);
+  }
+  mn_bm25_free(ix);
+}
+
+/* One index per thread, several threads at once: no shared state. */
+static void *thread_main(void *arg)
+{
+  int *ok = arg;
+  for(int r = 0; r < 30 && *ok; r++) {
+    mn_bm25 *ix = NULL;
+    if(mn_bm25_build(&ix, corpus, NULL, NCORPUS, NULL)) {
+      *ok = 0;
+      break;
+    }
+    for(int i = 0; i < 20; i++) {
+      mn_bm25_hit *h = NULL;
+      size_t nh = 0;
+      if(mn_bm25_query(ix, "company zebra", 10, &h, &nh) || nh != 3 ||
+         h[0].index != 2 || h[1].index != 4 || h[2].index != 0)
+        *ok = 0;
+      free(h);
+    }
+    mn_bm25_free(ix);
+  }
+  return NULL;
+}
+
+static void indexes_in_parallel_threads(void **state)
+{
+  pthread_t th[4];
+  int ok[4] = { 1, 1, 1, 1 };
+  for(int i = 0; i < 4; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, thread_main, &ok[i]), 0);
+  for(int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    assert_true(ok[i]);
+  }
+}
+
 static void bad_arguments_and_caps(void **state)
 {
   mn_bm25 *ix = NULL;
@@ -379,6 +442,13 @@ static void bad_arguments_and_caps(void **state)
   assert_non_null(err);
   assert_non_null(strstr(err, "b within"));
   free(err);
+  o = (mn_bm25_opts)MN_BM25_OPTS_INIT;
+  o.pair_weight = INFINITY;
+  assert_int_equal(mn_bm25_build_opts(&ix, corpus, NULL, NCORPUS, &o, &err), MN_EINVAL);
+  free(err);
+  o = (mn_bm25_opts)MN_BM25_OPTS_INIT;
+  o.k1 = -1;
+  assert_int_equal(mn_bm25_build_opts(&ix, corpus, NULL, NCORPUS, &o, NULL), MN_EINVAL);
   assert_int_equal(mn_bm25_build(NULL, corpus, NULL, NCORPUS, NULL), MN_EINVAL);
   assert_int_equal(mn_bm25_build(&ix, NULL, NULL, 3, NULL), MN_EINVAL);
 
@@ -427,6 +497,8 @@ int main(void)
     cmocka_unit_test(score_equals_builtin_bm25),
     cmocka_unit_test(numbers_do_not_count_as_length),
     cmocka_unit_test(adjacent_words_count_as_a_phrase),
+    cmocka_unit_test(random_queries_never_fail),
+    cmocka_unit_test(indexes_in_parallel_threads),
     cmocka_unit_test(bad_arguments_and_caps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
