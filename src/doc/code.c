@@ -373,6 +373,15 @@ static int transparent_block(const char *s, size_t n, mn_code_lang lang)
   return 0;
 }
 
+/* Does the statement s[0..n) use braces without defining anything (Rust
+ * `use a::{b, c};`, JS `import { x } from "y";`)? */
+static int import_braces(const char *s, size_t n)
+{
+  return starts(s, n, "use ") || starts(s, n, "pub use ") || starts(s, n, "pub(crate) use ") ||
+         starts(s, n, "import ") || starts(s, n, "import{") || starts(s, n, "export {") ||
+         starts(s, n, "export type {") || starts(s, n, "export *");
+}
+
 static void brace_segments(const char *t, size_t len, mn_code_lang lang, segs *out)
 {
   lexer L = { t, len, lang };
@@ -382,6 +391,7 @@ static void brace_segments(const char *t, size_t len, mn_code_lang lang, segs *o
   size_t i = 0, seg_start = 0, stmt_start = 0;
   int depth = 0, eff = 0;            /* all braces / braces that count */
   uint64_t transp = 0;               /* bit d: brace at depth d seen through */
+  uint64_t neutral = 0;              /* bit d: brace at depth d in an import */
   int seg_def = 0, seg_content = 0, line_content = 0, line_closed = 0;
   int at_line_start = 1, fresh_stmt = 1;
   unsigned char prev_sig = 0;        /* last code character, for regexes */
@@ -461,8 +471,12 @@ static void brace_segments(const char *t, size_t len, mn_code_lang lang, segs *o
       if(depth < 64 && eff == 0 && transparent_block(t + stmt_start, i - stmt_start, lang)) {
         transp |= (uint64_t)1 << depth;
       } else {
-        if(eff == 0)
-          seg_def = 1;
+        if(eff == 0) {
+          if(depth < 64 && import_braces(t + stmt_start, i - stmt_start))
+            neutral |= (uint64_t)1 << depth;
+          else
+            seg_def = 1;
+        }
         eff++;
       }
       depth++;
@@ -473,7 +487,10 @@ static void brace_segments(const char *t, size_t len, mn_code_lang lang, segs *o
         if(depth < 64 && (transp >> depth) & 1) {
           transp &= ~((uint64_t)1 << depth);
         } else if(eff > 0 && --eff == 0) {
-          line_closed = 1;
+          if(depth < 64 && (neutral >> depth) & 1)
+            neutral &= ~((uint64_t)1 << depth);
+          else
+            line_closed = 1;
         }
       }
       fresh_stmt = 1;

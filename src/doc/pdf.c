@@ -342,7 +342,7 @@ int mn_pdf_extract(const char *const *paths, size_t n, int parallel,
       }
       if(now > c->deadline) {
         char secs[32];
-        snprintf(secs, sizeof secs, "%.0f", timeout_s);
+        snprintf(secs, sizeof secs, "%g", timeout_s);
         *errmsg = fail_msg(paths[c->idx], "%s: pdftotext took longer than %s s", secs);
         rc = MN_ETIMEOUT;
       }
