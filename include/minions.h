@@ -75,7 +75,7 @@ int mn_docs_new(mn_docs **out);
  * files only. Invalid UTF-8 is repaired (each bad byte becomes U+FFFD) when
  * it is a small part of the file, otherwise the file is rejected as binary.
  * Returns MN_ENOTFOUND, MN_EIO, MN_EUNSUPPORTED, MN_ELIMIT or MN_EPARSE with
- * a message naming the path. */
+ * a message naming the path; on failure nothing is added. */
 int mn_docs_add_path(mn_docs *docs, const char *path);
 /* Add text held in memory (copied; repaired like a file). */
 int mn_docs_add_text(mn_docs *docs, const char *name, const char *text, size_t len);
@@ -85,7 +85,7 @@ const char *mn_docs_name(const mn_docs *docs, size_t i);
 const char *mn_docs_text(const mn_docs *docs, size_t i, size_t *len_out);
 /* Total bytes of text over all documents. */
 size_t mn_docs_total_bytes(const mn_docs *docs);
-/* Limit on the total bytes of text (default 512 MiB). */
+/* Limit on the total bytes of text (default 512 MiB; 0: no limit). */
 void mn_docs_set_max_bytes(mn_docs *docs, size_t max_bytes);
 const char *mn_docs_errmsg(const mn_docs *docs);
 void mn_docs_free(mn_docs *docs);
