@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,6 +230,19 @@ static int drain(child *c, int is_out, size_t *total, size_t max_total)
   }
 }
 
+typedef struct by_size {
+  size_t idx;
+  off_t size;
+} by_size;
+
+static int cmp_size_desc(const void *a, const void *b)
+{
+  const by_size *x = a, *y = b;
+  if(x->size != y->size)
+    return x->size < y->size ? 1 : -1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 int mn_pdf_extract(const char *const *paths, size_t n, int parallel,
                    size_t max_total, double timeout_s, char **texts,
                    size_t *lens, char **errmsg)
@@ -242,6 +256,15 @@ int mn_pdf_extract(const char *const *paths, size_t n, int parallel,
     texts[i] = NULL;
     lens[i] = 0;
   }
+  /* biggest files first, so that no long conversion starts last and runs
+   * alone; the results still land by index */
+  by_size *order = mn_xmalloc((n ? n : 1) * sizeof *order);
+  for(size_t i = 0; i < n; i++) {
+    struct stat st;
+    order[i].idx = i;
+    order[i].size = stat(paths[i], &st) == 0 ? st.st_size : 0;
+  }
+  qsort(order, n, sizeof *order, cmp_size_desc);
   child run[MAX_PARALLEL];
   int running = 0, rc = 0;
   size_t next = 0, total = 0;
@@ -251,8 +274,8 @@ int mn_pdf_extract(const char *const *paths, size_t n, int parallel,
     while(rc == 0 && running < parallel && next < n) {
       child *c = &run[running];
       memset(c, 0, sizeof *c);
-      c->idx = next;
-      rc = spawn_one(c, paths[next], errmsg);
+      c->idx = order[next].idx;
+      rc = spawn_one(c, paths[c->idx], errmsg);
       if(rc)
         break;
       c->deadline = mn_now() + timeout_s;
@@ -349,6 +372,7 @@ int mn_pdf_extract(const char *const *paths, size_t n, int parallel,
     }
   }
 
+  free(order);
   if(rc) {
     for(int k = 0; k < running; k++)
       kill_child(&run[k]);
