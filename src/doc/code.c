@@ -329,12 +329,14 @@ static size_t skip_rust_quote(const lexer *L, size_t i)
 }
 
 /* JavaScript regular expression literal at i ('/'); 0 if it does not end
- * on this line (then it was a division). */
+ * on this line (then it was a division). The look is bounded so that a
+ * long minified line full of slashes stays linear. */
 static size_t skip_regex(const lexer *L, size_t i)
 {
   const char *t = L->t;
   int cls = 0;
-  for(size_t j = i + 1; j < L->len; j++) {
+  size_t lim = L->len - i > 1024 ? i + 1024 : L->len;
+  for(size_t j = i + 1; j < lim; j++) {
     char c = t[j];
     if(c == '\n')
       return 0;

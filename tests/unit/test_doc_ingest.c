@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,6 +447,40 @@ static void pdf_folder_parallel_keeps_order(void **state)
   free(pdfs);
 }
 
+/* The benchmark's ingestion: every filing loads, in name order, with as
+ * many pages as pdfinfo counts. */
+static void all_filings_load(void **state)
+{
+  char *pdfs = pdf_dir();
+  size_t n_pdf = 0;
+  DIR *dh = opendir(pdfs);
+  assert_non_null(dh);
+  struct dirent *de;
+  while((de = readdir(dh)) != NULL) {
+    size_t l = strlen(de->d_name);
+    n_pdf += l > 4 && strcmp(de->d_name + l - 4, ".pdf") == 0;
+  }
+  closedir(dh);
+  assert_true(n_pdf >= 20);
+  mn_docs *d;
+  mn_docs_new(&d);
+  assert_int_equal(mn_docs_add_path(d, pdfs), MN_OK);
+  assert_int_equal(mn_docs_count(d), n_pdf);
+  size_t total = 0;
+  for(size_t i = 0; i < n_pdf; i++) {
+    const char *name = mn_docs_name(d, i);
+    if(i)
+      assert_true(strcmp(mn_docs_name(d, i - 1), name) < 0);
+    size_t len;
+    const char *t = mn_docs_text(d, i, &len);
+    assert_int_equal(count_ff(t, len), (size_t)pdfinfo_pages(name));
+    total += len;
+  }
+  assert_int_equal(mn_docs_total_bytes(d), total);
+  mn_docs_free(d);
+  free(pdfs);
+}
+
 static void broken_pdf_fails_whole_folder(void **state)
 {
   char *dir = mn_test_tmpdir();
@@ -603,6 +638,7 @@ int main(void)
     cmocka_unit_test(folder_without_text),
     cmocka_unit_test(pdf_pages_match_pdfinfo),
     cmocka_unit_test(pdf_folder_parallel_keeps_order),
+    cmocka_unit_test(all_filings_load),
     cmocka_unit_test(broken_pdf_fails_whole_folder),
     cmocka_unit_test(pdftotext_missing),
     cmocka_unit_test(runner_order_with_parallel_children),
