@@ -43,6 +43,11 @@ static const char run_help[] =
 "  --context PATH...     files or folders: text, Markdown, PDF (needs\n"
 "                        pdftotext), code; folders are read recursively\n"
 "  --doc-metadata TEXT   a short description of the documents\n"
+"  --privacy             keep personal data from the remote model (minion):\n"
+"                        names, e-mails, phones, SSNs, cards, IPs, dates of\n"
+"                        birth, addresses and record numbers in the task and\n"
+"                        the local model's answers become placeholders such\n"
+"                        as [PERSON_1], put back in the final answer\n"
 "\n"
 "Output:\n"
 "  --json                print one JSON object: answer, protocol, usage,\n"
@@ -194,6 +199,8 @@ static int parse(run_cli *c, int argc, char **argv)
       c->verbose = 1;
     } else if(!strcmp(f, "--no-stream")) {
       c->o.stream = 0;
+    } else if(!strcmp(f, "--privacy")) {
+      c->o.privacy = 1;
     } else if(!strcmp(f, "--max-rounds")) {
       VALUE(); if(cli_int(f, v, 1, 100, &n)) return CLI_USAGE;
       c->o.max_rounds = (int)n;

@@ -122,6 +122,9 @@ static int check_opts(mn_run *run, const protocol_def *p)
     return mn_run_fail(run, MN_EINVAL, "protocol %s needs a remote model (--remote PROVIDER:MODEL)", p->name);
   if(o->max_rounds < 1 || o->max_rounds > 100)
     return mn_run_fail(run, MN_EINVAL, "max rounds must be between 1 and 100, got %d", o->max_rounds);
+  /* ignoring --privacy would send the very data it promises to keep back */
+  if(o->privacy && strcmp(p->name, "minion"))
+    return mn_run_fail(run, MN_EINVAL, "--privacy is supported by the minion protocol only");
   if(o->local_temperature < 0 || o->local_temperature > 2 ||
      o->remote_temperature < 0 || o->remote_temperature > 2)
     return mn_run_fail(run, MN_EINVAL, "temperatures must be between 0 and 2");

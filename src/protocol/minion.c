@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/privacy.h"
 #include "protocol/prompts.h"
 #include "protocol/run_internal.h"
 #include "util/mem.h"
@@ -44,13 +45,23 @@ int mn_protocol_minion(mn_run *run, const mn_docs *docs)
   const mn_run_opts *o = &run->opts;
   mn_conv sup = { 0 }, wrk = { 0 };
   json_t *obj = NULL;
-  char *raw = NULL, *message = NULL;
+  char *raw = NULL, *message = NULL, *task = NULL, *meta_text = NULL, *shown = NULL;
   int rc;
 
-  char *meta = o->doc_metadata ? mn_xasprintf("\nThe documents: %s", o->doc_metadata)
-                               : mn_xstrdup("");
+  /* --privacy: the supervisor sees personal data only as placeholders; its
+   * messages are restored for the worker, the worker's answers redacted */
+  mn_privacy *priv = o->privacy ? mn_privacy_new() : NULL;
+  if(priv) {
+    if((rc = mn_privacy_protect(priv, run, o->task, &task)) != MN_OK)
+      goto out;
+    if(o->doc_metadata &&
+       (rc = mn_privacy_protect(priv, run, o->doc_metadata, &meta_text)) != MN_OK)
+      goto out;
+  }
+  const char *doc_meta = meta_text ? meta_text : o->doc_metadata;
+  char *meta = doc_meta ? mn_xasprintf("\nThe documents: %s", doc_meta) : mn_xstrdup("");
   mn_conv_take(&sup, "user", mn_xasprintf(MN_PROMPT_MINION_SUPERVISOR_START,
-                                          o->max_rounds, o->task, meta));
+                                          o->max_rounds, task ? task : o->task, meta));
   free(meta);
   rc = mn_run_chat_json(run, MN_SIDE_REMOTE, "first question", sup.msgs, sup.n,
                         o->remote_temperature, o->remote_max_tokens,
@@ -60,7 +71,8 @@ int mn_protocol_minion(mn_run *run, const mn_docs *docs)
     goto out;
   mn_conv_take(&sup, "assistant", raw);
   raw = NULL;
-  message = mn_xstrdup(mn_json_str(obj, "message"));
+  message = priv ? mn_privacy_restore(priv, mn_json_str(obj, "message"))
+               : mn_xstrdup(mn_json_str(obj, "message"));
   json_decref(obj);
   obj = NULL;
 
@@ -86,8 +98,16 @@ int mn_protocol_minion(mn_run *run, const mn_docs *docs)
       mn_chat_result_free(&res);
       goto out;
     }
+    mn_conv_add(&wrk, "assistant", res.text);
     const char *answer = res.text;
-    mn_conv_add(&wrk, "assistant", answer);
+    if(priv) {
+      free(shown);
+      if((rc = mn_privacy_protect(priv, run, res.text, &shown)) != MN_OK) {
+        mn_chat_result_free(&res);
+        goto out;
+      }
+      answer = shown;
+    }
 
     int last = round == o->max_rounds;
     if(last) {
@@ -124,15 +144,25 @@ int mn_protocol_minion(mn_run *run, const mn_docs *docs)
     raw = NULL;
     const char *decision = mn_json_str(obj, "decision");
     if(last || (decision && !strcmp(decision, "provide_final_answer"))) {
-      run->answer = mn_xstrdup(mn_json_str(obj, "answer"));
+      run->answer = priv ? mn_privacy_restore(priv, mn_json_str(obj, "answer"))
+                         : mn_xstrdup(mn_json_str(obj, "answer"));
       break;
     }
-    message = mn_xstrdup(mn_json_str(obj, "message"));
+    message = priv ? mn_privacy_restore(priv, mn_json_str(obj, "message"))
+                   : mn_xstrdup(mn_json_str(obj, "message"));
     json_decref(obj);
     obj = NULL;
   }
   rc = MN_OK;
 out:
+  if(priv) {
+    /* counts only: the values must not reach a file that may be shared */
+    mn_runlog_set(run->log, "privacy", mn_privacy_summary(priv));
+    mn_privacy_free(priv);
+  }
+  free(task);
+  free(meta_text);
+  free(shown);
   json_decref(obj);
   free(raw);
   free(message);
