@@ -6,6 +6,36 @@
  * with allow-listed globals only and budgets on memory, instructions, wall
  * time, job count and string sizes. Anything it does wrong becomes an error
  * message meant to be sent back to the remote model so it can try again.
+ *
+ * What the program sees:
+ *  - base functions: assert error ipairs next pairs pcall xpcall select
+ *    tonumber tostring type rawequal rawlen rawget rawset getmetatable
+ *    setmetatable (tables only, no __gc) print (captured) unpack _G _VERSION;
+ *  - the string (no dump, pack, unpack, packsize), table, math and utf8
+ *    libraries; the string metatable is protected and its __index is the
+ *    sandbox's string table;
+ *  - chunk_by_section(doc, max_chars=3000, overlap=0),
+ *    chunk_by_page(doc, max_chars=100000), chunk_by_paragraph(doc,
+ *    max_chars=3000), chunk_by_code(doc, max_chars=100000): arrays of
+ *    strings; bm25_top_k(query, chunks, k): up to k chunks, in the order
+ *    they have in `chunks`, where query is a string, an array of keywords,
+ *    or an array of {keyword, weight} pairs (weight > 0).
+ *  Nothing else: no io, os, require, package, load*, dofile, debug,
+ *  coroutine, collectgarbage; source text only (no bytecode).
+ *
+ * Budgets: the Lua heap is capped by the allocator (documents and previous
+ * jobs pushed by C are not counted against it); VM instructions and the work
+ * of C functions count against `instructions`; the wall clock is checked by
+ * the count hook, by the allocator and by every C function that can take
+ * long. Once the instruction or time budget is spent every further
+ * instruction raises again, so pcall/xpcall cannot swallow it, and the
+ * reported error names the budget whatever the program did with the error.
+ * Lua pattern matching (find, match, gmatch, gsub) is the sandbox's own
+ * implementation of Lua 5.4 pattern semantics with a step count, because
+ * the stock matcher cannot be interrupted inside one call.
+ *
+ * Thread safety: every call builds and closes its own Lua state; distinct
+ * calls may run on distinct threads at once.
  */
 #ifndef MN_SANDBOX_SANDBOX_H
 #define MN_SANDBOX_SANDBOX_H
@@ -19,12 +49,19 @@ typedef struct mn_sandbox_limits {
   size_t max_jobs;          /* default 2048 */
   size_t max_string_bytes;  /* any single string the program builds or
                                returns (task, advice, chunk, transform output);
-                               default 8 MiB */
+                               also the largest program accepted; default
+                               8 MiB */
+  size_t max_total_bytes;   /* sum of the task, advice and chunk bytes of all
+                               jobs returned; default 256 MiB */
 } mn_sandbox_limits;
 
-#define MN_SANDBOX_LIMITS_INIT { 256u << 20, 2000000000ULL, 10000, 2048, 8u << 20 }
+#define MN_SANDBOX_LIMITS_INIT { 256u << 20, 2000000000ULL, 10000, 2048, \
+  8u << 20, 256u << 20 }
 
-/* A job as the program returned it. */
+/* A job as the program returned it. Strings are NUL-terminated, contain no
+ * NUL byte (the program gets an error if it returns one) and are valid UTF-8
+ * (invalid bytes, e.g. from cutting a character with string.sub, become
+ * U+FFFD). */
 typedef struct mn_sandbox_job {
   char *task;      /* required, non-empty */
   char *advice;    /* may be NULL */
@@ -33,7 +70,8 @@ typedef struct mn_sandbox_job {
 } mn_sandbox_job;
 
 /* A job of the previous round, with the worker's output, for prev_jobs and
- * transform_outputs. Strings may be NULL (answer NULL = abstained). */
+ * transform_outputs. Strings may be NULL (answer NULL = abstained); a NULL
+ * string becomes an absent field (nil) in Lua. */
 typedef struct mn_sandbox_done_job {
   const char *task, *advice, *chunk;
   size_t chunk_len;
@@ -47,11 +85,21 @@ typedef struct mn_sandbox_docs {
   size_t n;
 } mn_sandbox_docs;
 
-/* Run prepare_jobs(context, prev_jobs). On success *jobs (malloc'd array,
- * free with mn_sandbox_jobs_free) holds *n_jobs >= 1 jobs and *has_transform
- * says whether the program defines transform_outputs. On failure returns
- * MN_ESANDBOX (or MN_ELIMIT for a budget) and *errmsg (caller frees) says
- * what went wrong in words the remote model can act on. */
+/* Run prepare_jobs(context, prev_jobs). docs may be NULL (context is then
+ * an empty array); prev_jobs is nil when prev is NULL, else an array of
+ * n_prev tables. limits NULL means MN_SANDBOX_LIMITS_INIT.
+ *
+ * On success returns MN_OK; *jobs (malloc'd array, free with
+ * mn_sandbox_jobs_free) holds *n_jobs >= 1 jobs and *has_transform says
+ * whether the program defines transform_outputs.
+ *
+ * On failure returns MN_ELIMIT when a budget or cap was exceeded (memory,
+ * instructions, time, job count, string or total size), MN_EINVAL for bad
+ * arguments from C, else MN_ESANDBOX (refused or failing program, invalid
+ * jobs); *errmsg (caller frees) then says what went wrong in words the
+ * remote model can act on: the first line is the cause (a Lua error keeps
+ * its "program:LINE:" position), then optionally a "stack:" line and the
+ * program's print output (capped). *jobs is NULL and *n_jobs 0. */
 int mn_sandbox_prepare_jobs(const char *code, size_t code_len,
                             const mn_sandbox_docs *docs,
                             const mn_sandbox_done_job *prev, size_t n_prev,
@@ -60,8 +108,12 @@ int mn_sandbox_prepare_jobs(const char *code, size_t code_len,
                             int *has_transform, char **errmsg);
 void mn_sandbox_jobs_free(mn_sandbox_job *jobs, size_t n);
 
-/* Run the program's transform_outputs(jobs) in a fresh state and return its
- * string in *out (caller frees). */
+/* Run the program's transform_outputs(jobs, context) in a fresh state (the
+ * program's top level runs again first) and return its string in *out
+ * (caller frees; valid UTF-8 without NUL bytes, at most max_string_bytes).
+ * jobs is the array described for prev_jobs. Errors as for
+ * mn_sandbox_prepare_jobs (*out is then NULL); a program without
+ * transform_outputs is an MN_ESANDBOX error. */
 int mn_sandbox_transform_outputs(const char *code, size_t code_len,
                                  const mn_sandbox_docs *docs,
                                  const mn_sandbox_done_job *jobs, size_t n_jobs,

@@ -1,0 +1,3 @@
+-- expect: local '_ENV'
+local _ENV = nil
+return io

@@ -1,0 +1,3 @@
+-- expect: time limit of 1 s exceeded
+::again::
+goto again

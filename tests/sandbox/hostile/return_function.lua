@@ -1,0 +1,2 @@
+-- expect: got a function
+function prepare_jobs(context) return prepare_jobs end

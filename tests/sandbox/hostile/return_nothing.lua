@@ -1,0 +1,2 @@
+-- expect: got nil
+function prepare_jobs(context) end
