@@ -46,6 +46,7 @@
 #define CHEAP_UNITS 1024           /* charges below this read the clock only
                                       every CLOCK_EVERY_CALLS calls */
 #define CLOCK_EVERY_CALLS 64
+#define MAX_ELEMS_PER_CALL (1 << 24) /* more than a capped heap can hold */
 #define CHUNKNAME "=program"
 
 static const char MEMERR[] = "not enough memory";  /* Lua's own text */
@@ -273,34 +274,44 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 /* ---- functions given to the program --------------------------------------- */
 
-/* Cost of a call in instruction units, from its arguments: string bytes/16,
- * table lengths, and counts passed as numbers (ranges of unpack, move...). */
+/* Length of the table at idx as the table library sees it (through
+ * __len, which may lie), refused when one call would loop over more
+ * elements than any table under the memory cap can hold: the library's
+ * loops (insert, remove, move) run no hook, so a __len of 1e12 would
+ * otherwise hang there. */
+static unsigned long long table_work(lua_State *L, int idx)
+{
+  lua_Integer n;
+  if(luaL_getmetafield(L, idx, "__len") != LUA_TNIL) {
+    lua_pop(L, 1);
+    n = luaL_len(L, idx);
+  } else {
+    n = (lua_Integer)lua_rawlen(L, idx);
+  }
+  if(n > MAX_ELEMS_PER_CALL)
+    luaL_error(L, "a table length of %I is over the limit of %d elements for one call", n,
+               MAX_ELEMS_PER_CALL);
+  return n > 0 ? (unsigned long long)n : 0;
+}
+
+/* Cost of a call in instruction units, from its arguments: string bytes/16
+ * and table lengths (times log2 for sort). */
 static unsigned long long call_cost(lua_State *L, int nargs, int sort)
 {
   unsigned long long cost = 1;
   for(int i = 1; i <= nargs; i++) {
-    switch(lua_type(L, i)) {
-    case LUA_TSTRING:
+    int t = lua_type(L, i);
+    if(t == LUA_TSTRING) {
       cost += lua_rawlen(L, i) / 16;
-      break;
-    case LUA_TTABLE: {
-      unsigned long long n = lua_rawlen(L, i);
+    } else if(t == LUA_TTABLE) {
+      unsigned long long n = table_work(L, i);
       if(sort) {
         unsigned long long lg = 1;
-        while((1ULL << lg) < n && lg < 63)
+        while((1ULL << lg) < n)
           lg++;
         n *= lg;
       }
       cost += n;
-      break;
-    }
-    case LUA_TNUMBER: {
-      double v = fabs((double)lua_tonumber(L, i));
-      cost += v < 1e12 ? (unsigned long long)v / 16 : 1000000000000ULL / 16;
-      break;
-    }
-    default:
-      break;
     }
   }
   return cost;
@@ -356,7 +367,25 @@ static int sb_rep(lua_State *L)
     }
     total = (size_t)t;
   }
+  if(total == 0) {
+    /* the library would still loop n times copying nothing */
+    lua_pushliteral(L, "");
+    return 1;
+  }
   mn_sb_charge(L, total / 16 + 1);
+  return call_original(L);
+}
+
+/* table.move: its loop copies even nils, so the range itself is the work. */
+static int sb_move(lua_State *L)
+{
+  lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+  unsigned long long count = e >= f ? (unsigned long long)e - (unsigned long long)f + 1 : 0;
+  if(count > MAX_ELEMS_PER_CALL)
+    return luaL_error(L, "table.move: %I elements is over the limit of %d for one call",
+                      (lua_Integer)(count > LUA_MAXINTEGER ? LUA_MAXINTEGER : count),
+                      MAX_ELEMS_PER_CALL);
+  mn_sb_charge(L, count + 1);
   return call_original(L);
 }
 
@@ -529,10 +558,11 @@ static int build_env(lua_State *L, mn_sb *sb)
   lua_setfield(L, env, LUA_STRLIBNAME);
 
   int t2 = copy_lib(L, tab, NULL);
-  static const char *const tab_charged[] = { "concat", "insert", "remove", "move", "unpack", NULL };
+  static const char *const tab_charged[] = { "concat", "insert", "remove", "unpack", NULL };
   for(const char *const *n = tab_charged; *n; n++)
     wrap_charged(L, t2, *n, 0);
   wrap_charged(L, t2, "sort", 1);
+  wrap_with(L, t2, "move", sb_move);
   lua_getfield(L, t2, "unpack");
   lua_setfield(L, env, "unpack");
   lua_pushvalue(L, t2);
@@ -548,6 +578,20 @@ static int build_env(lua_State *L, mn_sb *sb)
   lua_setfield(L, env, LUA_UTF8LIBNAME);
 
   mn_sb_open_docfuncs(L, env);
+
+  /* The original tables stay reachable only from the registry, which no
+   * function given to the program exposes; strip them anyway. */
+  static const char *const strip_base[] = {
+    "load", "loadfile", "dofile", "collectgarbage", "require", NULL
+  };
+  for(const char *const *n = strip_base; *n; n++) {
+    lua_pushnil(L);
+    lua_setfield(L, base, *n);
+  }
+  for(const char *const *n = string_skip; *n; n++) {
+    lua_pushnil(L);
+    lua_setfield(L, str, *n);
+  }
 
   /* Methods on strings ("x"):rep() go through the string metatable: point
    * it at the sandbox's table and hide it from getmetatable. */
