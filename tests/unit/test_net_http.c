@@ -902,6 +902,7 @@ static void bad_requests_and_free_pending(void **state)
 /* Not asserted: requests/s and slot use for ctest logs. */
 typedef struct tp {
   int done, ok;
+  double service;
 } tp;
 
 static void tp_done(void *ud, const mn_http_result *res)
@@ -909,6 +910,7 @@ static void tp_done(void *ud, const mn_http_result *res)
   tp *t = ud;
   t->done++;
   t->ok += res->code == MN_OK;
+  t->service += res->service_s;
 }
 
 static void throughput(int n, int slots, const char *service_ms)
@@ -923,7 +925,7 @@ static void throughput(int n, int slots, const char *service_ms)
   char *body = chat_body("tiny", 0);
   mn_http *h = new_http(10000, 10000, 0, 10, 50, 0);
   mn_http_endpoint *ep = mn_http_endpoint_new(h, "bench", slots);
-  tp t = { 0, 0 };
+  tp t = { 0, 0, 0 };
   mn_http_req q;
   memset(&q, 0, sizeof q);
   q.endpoint = ep;
@@ -950,7 +952,8 @@ static void throughput(int n, int slots, const char *service_ms)
          "client CPU %.0f us/request", n, slots, service_ms, wall, n / wall,
          cpu * 1e6 / n);
   if(ideal > 0)
-    printf(", slot use %.1f%% (ideal time / wall)", 100.0 * ideal / wall);
+    printf(", slot use %.1f%% (ideal time / wall), mean service %.2f ms",
+           100.0 * ideal / wall, 1000.0 * t.service / n);
   printf("\n");
   mn_http_free(h);
   mn_fake_stop(&f);
