@@ -608,14 +608,15 @@ static void pair_done(void *ud, const mn_http_result *res)
 
 static void endpoint_caps_two_servers(void **state)
 {
-  mn_fake f2;
-  const char *args[] = { "--slots", "16", "--service-ms", "40", NULL };
-  assert_int_equal(mn_fake_start(&f2, args), 0);
-  char url2[128];
-  snprintf(url2, sizeof url2, "%s/api/chat", f2.url);
-  long before = fake_stat(&fake, "requests");
-  /* the shared fake's max_* counters remember earlier tests, so the cap is
-   * read from fresh f2 (B) and checked from inside for A */
+  /* fresh servers, so their max_* counters show only this test */
+  mn_fake fa, fb;
+  const char *args_a[] = { "--slots", "16", "--service-ms", "20", NULL };
+  const char *args_b[] = { "--slots", "16", "--service-ms", "40", NULL };
+  assert_int_equal(mn_fake_start(&fa, args_a), 0);
+  assert_int_equal(mn_fake_start(&fb, args_b), 0);
+  char url_a[128], url_b[128];
+  snprintf(url_a, sizeof url_a, "%s/v1/chat/completions", fa.url);
+  snprintf(url_b, sizeof url_b, "%s/api/chat", fb.url);
   mn_http *h = new_http(10000, 10000, 0, 10, 50, 0);
   mn_http_endpoint *a = mn_http_endpoint_new(h, "A", 3);
   mn_http_endpoint *b = mn_http_endpoint_new(h, "B", 5);
@@ -626,14 +627,14 @@ static void endpoint_caps_two_servers(void **state)
     mn_http_req q;
     memset(&q, 0, sizeof q);
     q.endpoint = a;
-    q.url = openai_url;
+    q.url = url_a;
     q.body = body_a;
     q.body_len = strlen(body_a);
     q.on_done = pair_done;
     q.userdata = &pa;
     assert_int_equal(mn_http_submit(h, &q), 0);
     q.endpoint = b;
-    q.url = url2;
+    q.url = url_b;
     q.body = body_b;
     q.userdata = &pb;
     assert_int_equal(mn_http_submit(h, &q), 0);
@@ -652,11 +653,15 @@ static void endpoint_caps_two_servers(void **state)
   assert_int_equal(mn_http_endpoint_inflight(b), 0);
   /* A: 30 x 20 ms / 3 = 0.2 s; B: 30 x 40 ms / 5 = 0.24 s; in series 0.44 s */
   assert_true(t < 0.42);
-  assert_int_equal(fake_stat(&f2, "max_serving"), 5);
-  assert_int_equal(fake_stat(&f2, "max_concurrent"), 5);
-  assert_true(fake_stat(&fake, "requests") - before >= 30);
+  assert_int_equal(fake_stat(&fa, "max_serving"), 3);
+  assert_int_equal(fake_stat(&fa, "max_concurrent"), 3);
+  assert_int_equal(fake_stat(&fb, "max_serving"), 5);
+  assert_int_equal(fake_stat(&fb, "max_concurrent"), 5);
+  assert_int_equal(fake_stat(&fa, "requests"), 30);
+  assert_int_equal(fake_stat(&fb, "requests"), 30);
   mn_http_free(h);
-  mn_fake_stop(&f2);
+  mn_fake_stop(&fa);
+  mn_fake_stop(&fb);
   free(body_a);
   free(body_b);
 }
