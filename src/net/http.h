@@ -22,11 +22,13 @@ typedef struct mn_http_endpoint mn_http_endpoint;
 typedef struct mn_http_opts {
   long connect_timeout_ms;   /* default 10000 */
   long request_timeout_ms;   /* one attempt, whole; default 600000 */
-  long idle_timeout_ms;      /* no byte received for this long; default 120000 */
+  long idle_timeout_ms;      /* no byte received for this long, counted from
+                                the attempt's start; default 120000 */
   int max_retries;           /* extra attempts after the first; default 4 */
   long backoff_base_ms;      /* first backoff; doubles each retry; default 500 */
   long backoff_max_ms;       /* cap on one backoff (and on Retry-After); default 30000 */
-  size_t max_body_bytes;     /* cap on a response body; default 64 MiB */
+  size_t max_body_bytes;     /* cap on a response body, streamed bytes
+                                included (per attempt); default 64 MiB */
 } mn_http_opts;
 
 #define MN_HTTP_OPTS_INIT { 10000, 600000, 120000, 4, 500, 30000, 64u << 20 }
@@ -90,7 +92,8 @@ typedef struct mn_http_req {
   void *userdata;
 } mn_http_req;
 
-/* opts NULL: the defaults. MN_EINVAL for negative retries or backoffs, a
+/* libcurl must be set up already (mn_global_init()). opts NULL: the
+ * defaults. MN_EINVAL for negative retries or backoffs, a
  * zero body cap; MN_ENOMEM if curl cannot make its multi handle. */
 int mn_http_new(mn_http **out, const mn_http_opts *opts);
 /* Aborts requests still pending, without callbacks. Not from a callback. */
