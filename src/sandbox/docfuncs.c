@@ -135,9 +135,12 @@ static int chunk_by_section(lua_State *L)
   check_doc(L, fn, &len);
   size_t max_chars = opt_count(L, 2, fn, "max_chars", 3000, 1);
   size_t overlap = opt_count(L, 3, fn, "overlap", 0, 0);
-  if(overlap >= max_chars)
-    return luaL_error(L, "%s: overlap must be smaller than max_chars (%I), got %I", fn,
-                      (lua_Integer)max_chars, (lua_Integer)overlap);
+  /* at most half: each chunk then moves on by max_chars/2 or more, which
+   * keeps the chunker's work linear in the document (an overlap of
+   * max_chars - 1 would rescan every window for every character) */
+  if(overlap > max_chars / 2)
+    return luaL_error(L, "%s: overlap must be at most half of max_chars (%I), got %I", fn,
+                      (lua_Integer)(max_chars / 2), (lua_Integer)overlap);
   return chunk_common(L, fn, MN_CHUNK_SECTION, max_chars, overlap);
 }
 

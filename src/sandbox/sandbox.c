@@ -990,8 +990,12 @@ static char *compose_error(mn_sb *sb, sb_run *r, int status, int *rc)
   }
   /* a stack is worth showing when it says more than the message's own
    * "program:LINE:" */
-  if(sb->where[0] && (show_where || sb->where_lua_frames > 1))
-    mn_buf_printf(&m, "\nstack: %s", sb->where);
+  if(sb->where[0] && (show_where || sb->where_lua_frames > 1)) {
+    /* function names come from the program: keep them printable */
+    char *w = mn_doc_utf8_printable(sb->where, strlen(sb->where), sizeof sb->where);
+    mn_buf_printf(&m, "\nstack: %s", w);
+    free(w);
+  }
   if(sb->log.len) {
     char *log = clean_utf8(sb->log.data, sb->log.len, 1, NULL);
     mn_buf_printf(&m, "\nprint output:\n%s", log);

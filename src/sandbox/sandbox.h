@@ -14,7 +14,8 @@
  *  - the string (no dump, pack, unpack, packsize), table, math and utf8
  *    libraries; the string metatable is protected and its __index is the
  *    sandbox's string table;
- *  - chunk_by_section(doc, max_chars=3000, overlap=0),
+ *  - chunk_by_section(doc, max_chars=3000, overlap=0) (overlap at most
+ *    max_chars/2),
  *    chunk_by_page(doc, max_chars=100000), chunk_by_paragraph(doc,
  *    max_chars=3000), chunk_by_code(doc, max_chars=100000): arrays of
  *    strings; bm25_top_k(query, chunks, k): up to k chunks, in the order

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "doc/utf8.h"
 #include "minions.h"
 #include "sandbox/sandbox.h"
 #include "testutil.h"
@@ -176,6 +177,20 @@ typedef struct result {
   char why[200];
 } result;
 
+/* Valid UTF-8 without control characters other than newline and tab: the
+ * message goes into JSON for the remote model. */
+static int clean_text(const char *s)
+{
+  mn_doc_utf8_stats st;
+  mn_doc_utf8_scan(s, strlen(s), &st);
+  if(st.invalid)
+    return 0;
+  for(const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if(*p < 0x20 && *p != '\n' && *p != '\t')
+      return 0;
+  return 1;
+}
+
 static int is_budget_message(const char *err)
 {
   return !strncmp(err, "time limit", 10) || !strncmp(err, "instruction budget", 18) ||
@@ -254,6 +269,8 @@ static void corpus_is_stopped_without_trace(void **state)
       snprintf(r->why, sizeof r->why, "failed but returned jobs");
     } else if(!r->err || !strstr(r->err, r->expect)) {
       snprintf(r->why, sizeof r->why, "wrong error");
+    } else if(!clean_text(r->err)) {
+      snprintf(r->why, sizeof r->why, "message is not clean UTF-8 text");
     } else if(r->seconds >= MAX_SECONDS) {
       snprintf(r->why, sizeof r->why, "took %.2f s", r->seconds);
     } else if(is_budget_message(r->err) && r->rc != MN_ELIMIT) {

@@ -274,7 +274,7 @@ static void arguments_are_validated(void **state)
     { "chunk_by_section(context[1], 2.5)", "chunk_by_section: max_chars must be a positive integer, got 2.5" },
     { "chunk_by_section(context[1], '100')", "chunk_by_section: max_chars must be a positive integer, got a string" },
     { "chunk_by_section(context[1], 0)", "chunk_by_section: max_chars must be a positive integer, got 0" },
-    { "chunk_by_section(context[1], 100, 100)", "chunk_by_section: overlap must be smaller than max_chars (100), got 100" },
+    { "chunk_by_section(context[1], 100, 51)", "chunk_by_section: overlap must be at most half of max_chars (50), got 51" },
     { "chunk_by_section(context[1], 100, -1)", "chunk_by_section: overlap must be a non-negative integer, got -1" },
     { "chunk_by_section(nil, 100)", "chunk_by_section: doc must be a string (e.g. context[1]), got nil" },
     { "chunk_by_section(context, 100)", "chunk_by_section: doc must be a string (e.g. context[1]), got a table" },
