@@ -78,13 +78,12 @@ static size_t opt_count(lua_State *L, int arg, const char *fn, const char *name,
   return (size_t)v;
 }
 
-static const char *check_doc(lua_State *L, const char *fn, size_t *len)
+static void check_doc(lua_State *L, const char *fn)
 {
   char d[64];
   if(lua_type(L, 1) != LUA_TSTRING)
     luaL_error(L, "%s: doc must be a string (e.g. context[1]), got %s", fn,
                mn_sb_describe(L, 1, d, sizeof d));
-  return lua_tolstring(L, 1, len);
 }
 
 /* Cut the doc and return its chunks as an array of strings. */
@@ -131,8 +130,7 @@ static int chunk_common(lua_State *L, const char *fn, mn_chunk_method method, si
 static int chunk_by_section(lua_State *L)
 {
   static const char fn[] = "chunk_by_section";
-  size_t len;
-  check_doc(L, fn, &len);
+  check_doc(L, fn);
   size_t max_chars = opt_count(L, 2, fn, "max_chars", 3000, 1);
   size_t overlap = opt_count(L, 3, fn, "overlap", 0, 0);
   /* at most half: each chunk then moves on by max_chars/2 or more, which
@@ -147,8 +145,7 @@ static int chunk_by_section(lua_State *L)
 static int chunk_by_paragraph(lua_State *L)
 {
   static const char fn[] = "chunk_by_paragraph";
-  size_t len;
-  check_doc(L, fn, &len);
+  check_doc(L, fn);
   size_t max_chars = opt_count(L, 2, fn, "max_chars", 3000, 1);
   return chunk_common(L, fn, MN_CHUNK_PARAGRAPH, max_chars, 0);
 }
@@ -157,8 +154,7 @@ static int chunk_by_paragraph(lua_State *L)
 static int chunk_by_page(lua_State *L)
 {
   static const char fn[] = "chunk_by_page";
-  size_t len;
-  check_doc(L, fn, &len);
+  check_doc(L, fn);
   size_t max_chars = opt_count(L, 2, fn, "max_chars", 0, 1);
   return chunk_common(L, fn, MN_CHUNK_PAGE, max_chars, 0);
 }
@@ -166,8 +162,7 @@ static int chunk_by_page(lua_State *L)
 static int chunk_by_code(lua_State *L)
 {
   static const char fn[] = "chunk_by_code";
-  size_t len;
-  check_doc(L, fn, &len);
+  check_doc(L, fn);
   size_t max_chars = opt_count(L, 2, fn, "max_chars", 0, 1);
   return chunk_common(L, fn, MN_CHUNK_CODE, max_chars, 0);
 }

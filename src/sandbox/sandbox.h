@@ -15,20 +15,27 @@
  *    libraries; the string metatable is protected and its __index is the
  *    sandbox's string table;
  *  - chunk_by_section(doc, max_chars=3000, overlap=0) (overlap at most
- *    max_chars/2),
- *    chunk_by_page(doc, max_chars=100000), chunk_by_paragraph(doc,
- *    max_chars=3000), chunk_by_code(doc, max_chars=100000): arrays of
- *    strings; bm25_top_k(query, chunks, k): up to k chunks, in the order
- *    they have in `chunks`, where query is a string, an array of keywords,
- *    or an array of {keyword, weight} pairs (weight > 0).
+ *    max_chars/2), chunk_by_paragraph(doc, max_chars=3000),
+ *    chunk_by_page(doc [, max_chars]) and chunk_by_code(doc [, max_chars])
+ *    (whole pages and definitions unless max_chars is given): arrays of
+ *    strings (src/doc/chunk.h); bm25_top_k(query, chunks, k): up to k of
+ *    the chunks, in the order they have in `chunks`, where query is a
+ *    string, an array of keywords, or an array of {keyword, weight} pairs
+ *    (weight > 0, default 1; at most 256); the index of the last chunk
+ *    array is kept, so querying the same array per task costs one index.
+ *    Their arguments are checked with messages naming the function and
+ *    the argument ("chunk_by_section: max_chars must be a positive
+ *    integer, got -3").
  *  Nothing else: no io, os, require, package, load*, dofile, debug,
  *  coroutine, collectgarbage; source text only (no bytecode).
  *
  * Budgets: the Lua heap is capped by the allocator (documents and previous
- * jobs pushed by C are not counted against it); VM instructions and the work
- * of C functions count against `instructions`; the wall clock is checked by
- * the count hook, by the allocator and by every C function that can take
- * long. Once the instruction or time budget is spent every further
+ * jobs pushed by C are not counted against it; the chunkers' lists and the
+ * BM25 index live in C memory, bounded separately: at most 1e6 chunks per
+ * call, an index of at most 64 MiB or twice the documents' size). VM
+ * instructions and the work of C functions count against `instructions`;
+ * the wall clock is checked by the count hook, by the allocator and by
+ * every C function that can take long. Once the instruction or time budget is spent every further
  * instruction raises again, so pcall/xpcall cannot swallow it, and the
  * reported error names the budget whatever the program did with the error.
  * Lua pattern matching (find, match, gmatch, gsub) is the sandbox's own
