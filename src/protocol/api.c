@@ -252,6 +252,8 @@ void mn_run_message(mn_run *run, mn_side side, int to_model, const char *label,
 
 double mn_run_cost_now(const mn_run *run)
 {
+  if(!run->remote)
+    return 0;  /* local models cost nothing */
   if(run->price_in < 0)
     return -1;
   return mn_cost_usd(&run->usage[MN_SIDE_REMOTE], run->price_in,

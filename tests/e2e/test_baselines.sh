@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 KEY=sk-e2e-SECRET-7f3a9c
 FACT="The vault access code for the Cordova facility is ZEBRA-4417."
 TASK="What is the vault access code for the Cordova facility?"
-DOC=$T/filing.txt.doc
+DOC=$T/document.txt
 make_doc "$DOC" "$FACT"
 DOC_BYTES=$(wc -c <"$DOC")
 
@@ -41,11 +41,12 @@ run_case oa --protocol remote-only --remote openai-compatible:fake --remote-url 
 check "remote-only openai-compatible answers" answered oa
 check "remote-only openai-compatible: key not in output or log" no_key oa
 last_request "$REMOTE_REC" >"$T/oa.req"
-check "openai: POST /v1/chat/completions with Bearer key" \
-  jq -e --arg k "Bearer $KEY" '.path == "/v1/chat/completions" and .method == "POST" and .headers.authorization == $k' "$T/oa.req"
+# fakellm checks the key itself (--require-key) and records it redacted
+check "openai: POST /v1/chat/completions with a Bearer key" \
+  jq -e '.path == "/v1/chat/completions" and .method == "POST" and (.headers.authorization | startswith("Bearer "))' "$T/oa.req"
 check "openai: model, stream with usage, whole document in messages" \
   jq -e --argjson n "$DOC_BYTES" '.body.model == "fake" and .body.stream == true and .body.stream_options.include_usage == true
-    and ([.body.messages[].content] | add | length) > $n' "$T/oa.req"
+    and ([.body.messages[].content] | add | utf8bytelength) > $n' "$T/oa.req"
 check "openai: usage counted from the reply" \
   jq -e --argjson n "$DOC_BYTES" '.usage.remote.prompt_tokens >= ($n / 4 | floor) and .usage.remote.completion_tokens > 0
     and .usage.remote.calls == 1 and .usage.local.prompt_tokens == 0' "$T/oa.out"
@@ -69,7 +70,7 @@ check "remote-only anthropic answers" answered an
 check "remote-only anthropic: key not in output or log" no_key an
 last_request "$REMOTE_REC" >"$T/an.req"
 check "anthropic: /v1/messages, x-api-key, anthropic-version, top-level system, max_tokens" \
-  jq -e --arg k "$KEY" '.path == "/v1/messages" and .headers["x-api-key"] == $k and (.headers["anthropic-version"] | length > 0)
+  jq -e '.path == "/v1/messages" and (.headers["x-api-key"] | length > 0) and (.headers["anthropic-version"] | length > 0)
     and (.body.system | type == "string" and length > 0) and (.body.max_tokens > 0)
     and ([.body.messages[].role] | index("system") == null)' "$T/an.req"
 
@@ -79,8 +80,8 @@ check "remote-only gemini answers" answered ge
 check "remote-only gemini: key not in output or log" no_key ge
 last_request "$REMOTE_REC" >"$T/ge.req"
 check "gemini: generateContent path, key in x-goog-api-key, not in the URL" \
-  jq -e --arg k "$KEY" '(.path | test("^/v1beta/models/fake:(stream)?[gG]enerateContent$")) and .headers["x-goog-api-key"] == $k
-    and ((.query // "") | contains($k) | not) and (.body.contents | length) >= 1' "$T/ge.req"
+  jq -e '(.path | test("^/v1beta/models/fake:(stream)?[gG]enerateContent$")) and (.headers["x-goog-api-key"] | length > 0)
+    and ((.query // "") | test("key=") | not) and (.body.contents | length) >= 1' "$T/ge.req"
 
 # --- local-only over ollama ------------------------------------------------------------
 run_case ol --protocol local-only --local ollama:fake --local-url "$LOCAL_URL"
@@ -88,6 +89,9 @@ check "local-only ollama answers" answered ol
 last_request "$LOCAL_REC" >"$T/ol.req"
 check "ollama: /api/chat with num_ctx sized to the document" \
   jq -e --argjson n "$DOC_BYTES" '.path == "/api/chat" and .body.model == "fake" and (.body.options.num_ctx >= ($n / 4))' "$T/ol.req"
+check "the key really was required: a wrong one is refused with one line" \
+  bash -c "OPENAI_COMPATIBLE_API_KEY=wrong-key timeout 60 '$MN_BIN' run --protocol remote-only --remote openai-compatible:fake \
+    --remote-url '$REMOTE_URL' --context '$DOC' --task x >/dev/null 2>'$T/wrongkey.err'; [ \$? = 1 ] && [ \$(wc -l <'$T/wrongkey.err') = 1 ]"
 check "local-only: usage on the local side only" \
   jq -e '.usage.local.prompt_tokens > 0 and .usage.remote.prompt_tokens == 0 and .cost_usd == 0' "$T/ol.out"
 
