@@ -19,6 +19,8 @@ cat >"$T/remote.json" <<'JSON'
    "reply": "The worker quoted a sentence that gives the code, so I can answer."},
   {"when": {"last_contains": "Now decide"},
    "reply": "```json\n{\"decision\": \"provide_final_answer\", \"answer\": \"The code is {{match}}.\", \"message\": null}\n```"},
+  {"when": {"last_contains": "Your reply could not be used"},
+   "reply": "{\"decision\": \"provide_final_answer\", \"answer\": \"The code is {{match}}.\", \"message\": null}"},
   {"when": {"last_contains": "This was the last exchange"},
    "reply": "{\"decision\": \"provide_final_answer\", \"answer\": \"The code is {{match}}.\", \"message\": null}"}
  ]}
@@ -51,9 +53,9 @@ for local in openai-compatible ollama; do
   check "minion over $local: remote requests $rb bytes < 10% of the $DOC_BYTES-byte document" \
     test "$rb" -lt $((DOC_BYTES / 10))
   check "minion over $local: remote never saw the document's text" \
-    bash -c "! grep -qF 'Cordova facility is ZEBRA' <(jq -r '.body.messages[].content' '$rrec')"
+    bash -c "! grep -qF \"\$(awk 'length > 60' '$DOC' | sed -n 50p)\" <(jq -r '.body.messages[].content' '$rrec')"
   check "minion over $local: the local model received the whole document" \
-    jq -se --argjson n "$DOC_BYTES" '[.[] | .body.messages[]?.content | length] | max >= $n' "$lrec"
+    jq -se --argjson n "$DOC_BYTES" '[.[] | .body.messages[]?.content | utf8bytelength] | max >= $n' "$lrec"
   check "minion over $local: run log holds the conversation, usage both sides, timing" \
     jq -e '(.conversation | length) >= 4 and ([.conversation[].user] | index("local") != null)
       and ([.conversation[].user] | index("remote") != null)
