@@ -337,8 +337,8 @@ static int placeholder_at(const char *t, size_t n, size_t i, int any_case,
     if(at(t, n, j) != '[')
       return -1;
     j++;
-  } else if(word_before(t, i)) {
-    return -1;
+  } else if(word_before(t, i) || (i > 0 && t[i - 1] == '[')) {
+    return -1;   /* "[PERSON_1" is a broken bracket form, not a bare one */
   }
   for(int k = 0; k < K_COUNT; k++) {
     const char *tag = kind_tag[k];
@@ -1567,13 +1567,15 @@ static void rebuild_patterns(mn_privacy *p)
       add_pat(p, s, 0, (long)pi);
       free(s);
     }
+    /* "Doe, John" as written (or in capitals): in any case it would also
+     * swallow "Doe, john went ..." */
     s = mn_xasprintf("%s, %s", tk[k - 1], tk[0]);
-    add_pat(p, s, 0, (long)pi);
+    add_pat(p, s, 1, (long)pi);
     free(s);
     if(k >= 3) {
       const char *rest = pe->name + strlen(tk[0]) + 1;
       s = mn_xasprintf("%s, %.*s", tk[k - 1], (int)(strlen(rest) - strlen(tk[k - 1]) - 1), rest);
-      add_pat(p, s, 0, (long)pi);
+      add_pat(p, s, 1, (long)pi);
       free(s);
     }
     if(!is_initial(tk[0])) {
@@ -1771,6 +1773,25 @@ static char *clean_name(const char *raw)
   return s;
 }
 
+/* Is the folded word `f` a token of pe, or a piece of a hyphenated one? */
+static int person_has_part(const person *pe, const char *f)
+{
+  size_t fl = strlen(f);
+  int has = 0;
+  for(size_t w = 0; w < pe->n_tok && !has; w++) {
+    char *tf = fold(pe->tok[w], strlen(pe->tok[w]));
+    has = !strcmp(tf, f);
+    for(const char *h = tf; h && !has;) {
+      const char *dash = strchr(h, '-');
+      size_t l = dash ? (size_t)(dash - h) : strlen(h);
+      has = l == fl && !strncmp(h, f, l);
+      h = dash ? dash + 1 : NULL;
+    }
+    free(tf);
+  }
+  return has;
+}
+
 /* Register one name. 1 if new, 0 if skipped or known, MN_ELIMIT. */
 static int add_name(mn_privacy *p, const char *raw, int title_only)
 {
@@ -1851,11 +1872,8 @@ static int add_name(mn_privacy *p, const char *raw, int title_only)
     if(!strcmp(pe->fold, f))
       known = 1;
     /* "Dr. Grant" when "Alan Grant" is known: already covered */
-    for(size_t w = 0; nt == 1 && w < pe->n_tok && !known; w++) {
-      char *tf = fold(pe->tok[w], strlen(pe->tok[w]));
-      known = !strcmp(tf, f) && pe->n_tok > 1;
-      free(tf);
-    }
+    else if(nt == 1 && pe->n_tok > 1 && person_has_part(pe, f))
+      known = 1;
   }
   if(known) {
     free(s);
@@ -1871,15 +1889,11 @@ static int add_name(mn_privacy *p, const char *raw, int title_only)
   }
   /* "Mr. Hauk" seen before "Bruce Hauk": the lone word becomes a part of
    * the full name, unless its placeholder was already handed out */
+  person newp = { name, f, tok + first, nt, 0 };
   for(size_t pi = 0; nt > 1 && pi < p->n_per;) {
     person *pe = &p->per[pi];
-    int part = 0;
-    for(size_t w = first; pe->n_tok == 1 && w < k && !part; w++) {
-      char *tf = fold(tok[w], strlen(tok[w]));
-      part = !strcmp(tf, pe->fold);
-      free(tf);
-    }
-    if(part && find_entry(p, K_PERSON, pe->fold) < 0) {
+    if(pe->n_tok == 1 && person_has_part(&newp, pe->fold) &&
+       find_entry(p, K_PERSON, pe->fold) < 0) {
       person_free(pe);
       memmove(pe, pe + 1, (p->n_per - pi - 1) * sizeof *pe);
       p->n_per--;
