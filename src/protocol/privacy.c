@@ -2031,7 +2031,8 @@ static int span_pos(const void *a, const void *b)
 /* Accept spans from `from` on, best first, where no accepted span is. */
 static void accept_spans(spans *sp, size_t from, unsigned char *taken)
 {
-  qsort(sp->v + from, sp->n - from, sizeof *sp->v, span_order);
+  if(sp->n > from)
+    qsort(sp->v + from, sp->n - from, sizeof *sp->v, span_order);
   for(size_t k = from; k < sp->n; k++) {
     span *s = &sp->v[k];
     if(s->e <= s->s || memchr(taken + s->s, 1, s->e - s->s))
@@ -2131,7 +2132,8 @@ char *mn_privacy_redact(mn_privacy *p, const char *text)
   accept_spans(&sp, first_known, taken);
   free(taken);
 
-  qsort(sp.v, sp.n, sizeof *sp.v, span_pos);
+  if(sp.n)
+    qsort(sp.v, sp.n, sizeof *sp.v, span_pos);
   /* the output is at most a few times the input, itself capped upstream */
   mn_buf out = MN_BUF_INIT(0);
   mn_buf_append(&out, "", 0);
