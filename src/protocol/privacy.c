@@ -67,8 +67,10 @@ typedef struct person {
   char *fold;       /* case-folded name: identity of the person */
   char **tok;
   size_t n_tok;
-  int title_only;   /* one word seen only after a title ("Mr. France"): the
-                       word alone may mean something else (the country) */
+  int title_only;   /* seen only after a title ("Mr. France", "Prof. Code
+                       Sec."): its words alone may mean something else (the
+                       country, the tax code), so they need a title too,
+                       until the local model or a form label names it */
 } person;
 
 /* A text that names a person: a full form, a variant or a lone part. */
@@ -436,9 +438,7 @@ static void scan_emails(const char *t, size_t n, spans *sp)
       while(isaln(at(t, n, e)) || (at(t, n, e) == '-' && e > ls))
         e++;
       if(e == ls || e - ls > 63 || t[e - 1] == '-') {
-        ok = e > ls && dots > 0 && t[e - 1] != '-';
-        if(e > ls && t[e - 1] == '-')
-          ok = 0;
+        ok = 0;
         break;
       }
       tld = ls;
@@ -1611,12 +1611,17 @@ static void rebuild_patterns(mn_privacy *p)
     for(size_t pi = 0; pi < p->n_per; pi++)
       if(p->per[pi].n_tok == 1 && !strcmp(p->per[pi].fold, parts[a].fold))
         owner = (long)pi;
+    int cautious = 1;
+    for(size_t c = a; c < b; c++)
+      cautious &= p->per[parts[c].person].title_only;
     for(size_t c = a; c < b; c++) {
       int dup = 0;
       for(size_t d = a; d < c; d++)
         dup |= !strcmp(parts[d].text, parts[c].text);
-      if(!dup)
+      if(!dup) {
         add_pat(p, parts[c].text, 1, owner);
+        p->pat[p->n_pat - 1].needs_title |= cautious;
+      }
     }
     a = b;
   }
@@ -1773,6 +1778,39 @@ static char *clean_name(const char *raw)
   return s;
 }
 
+/* "VANCE-WHITAKER" -> "Vance-Whitaker": a name first seen in capitals
+ * still matches its parts as usually written. Other words are kept. */
+static char *title_case(const char *w)
+{
+  size_t n = strlen(w), letters = 0, upper = 0;
+  for(size_t i = 0; i < n;) {
+    size_t len;
+    int32_t c = decode(w, n, i, &len);
+    letters += is_letter_cp(c);
+    upper += is_upper_cp(c);
+    i += len;
+  }
+  if(letters < 2 || upper != letters)
+    return mn_xstrdup(w);
+  mn_buf b = MN_BUF_INIT(0);
+  mn_buf_append(&b, "", 0);
+  int start = 1;
+  for(size_t i = 0; i < n;) {
+    size_t len;
+    int32_t c = decode(w, n, i, &len);
+    if(c < 0) {
+      mn_buf_append(&b, w + i, 1);
+    } else {
+      utf8proc_uint8_t enc[4];
+      int32_t m = start ? c : utf8proc_tolower(c);
+      mn_buf_append(&b, enc, (size_t)utf8proc_encode_char(m, enc));
+      start = !is_letter_cp(c);
+    }
+    i += len;
+  }
+  return mn_buf_steal(&b, NULL);
+}
+
 /* Is the folded word `f` a token of pe, or a piece of a hyphenated one? */
 static int person_has_part(const person *pe, const char *f)
 {
@@ -1856,7 +1894,9 @@ static int add_name(mn_privacy *p, const char *raw, int title_only)
       ok = 0;
     if(w > first)
       mn_buf_putc(&nb, ' ');
-    mn_buf_puts(&nb, x);
+    char *tc = title_case(x);
+    mn_buf_puts(&nb, tc);
+    free(tc);
   }
   char *name = mn_buf_steal(&nb, NULL);
   if(!ok || strlen(name) > MN_PRIVACY_MAX_NAME_BYTES || (nt == 1 && cp_count(name) < 2) ||
@@ -1869,8 +1909,13 @@ static int add_name(mn_privacy *p, const char *raw, int title_only)
   int known = 0;
   for(size_t pi = 0; pi < p->n_per && !known; pi++) {
     const person *pe = &p->per[pi];
-    if(!strcmp(pe->fold, f))
+    if(!strcmp(pe->fold, f)) {
       known = 1;
+      if(!title_only && p->per[pi].title_only) {
+        p->per[pi].title_only = 0;   /* confirmed: its parts may stand alone */
+        p->pats_dirty = 1;
+      }
+    }
     /* "Dr. Grant" when "Alan Grant" is known: already covered */
     else if(nt == 1 && pe->n_tok > 1 && person_has_part(pe, f))
       known = 1;
@@ -1906,10 +1951,10 @@ static int add_name(mn_privacy *p, const char *raw, int title_only)
   pe->name = name;
   pe->fold = f;
   pe->n_tok = nt;
-  pe->title_only = title_only && nt == 1;
+  pe->title_only = title_only;
   pe->tok = mn_xcalloc(nt, sizeof *pe->tok);
   for(size_t w = 0; w < nt; w++)
-    pe->tok[w] = mn_xstrdup(tok[first + w]);
+    pe->tok[w] = title_case(tok[first + w]);
   free(s);
   p->pats_dirty = 1;
   return 1;
@@ -1965,7 +2010,13 @@ static int scan_announced_names(mn_privacy *p, const char *t, size_t n)
       if(word_in(t, i, we, titles) && !word_at(t, n, we))
         e = we;
     }
-    for(int l = 0; !e && labels[l]; l++) {
+    /* labels count only first on their line, as in a form: "Product
+     * name: Post-it Notes" inside a sentence names no one */
+    size_t ls = i;
+    while(ls > 0 && (t[ls - 1] == ' ' || t[ls - 1] == '\t' || t[ls - 1] == '-' || t[ls - 1] == '*'))
+      ls--;
+    int line_start = ls == 0 || t[ls - 1] == '\n';
+    for(int l = 0; !e && line_start && labels[l]; l++) {
       size_t le = kw_at(t, n, i, labels[l], 0);
       if(le && at(t, n, le) == ':') {
         e = le + 1;

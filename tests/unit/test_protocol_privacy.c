@@ -257,16 +257,39 @@ static void shared_parts_and_titles(void **state)
              "[PERSON_1] met [PERSON_2]. [PERSON_3] left; [PERSON_1] stayed.");
   restores_to(p, "[PERSON_3]", "Smith");
   /* names after a title or a label are registered by redaction itself */
-  redacts_to(p, "Seen by Dr. Rajesh Iyer; Dr. Iyer will call. Patient: Tomas Okafor",
-             "Seen by Dr. [PERSON_4]; Dr. [PERSON_4] will call. Patient: [PERSON_5]");
+  redacts_to(p, "Seen by Dr. Rajesh Iyer; Dr. Iyer will call.\n  Patient: Tomas Okafor",
+             "Seen by Dr. [PERSON_4]; Dr. [PERSON_4] will call.\n  Patient: [PERSON_5]");
+  /* a name seen only after a title: its parts alone need a title too
+   * ("Prof. Code Sec." must not hide every "Code") ... */
+  redacts_to(p, "Iyer and Okafor agreed. Rajesh Iyer, too.", "Iyer and [PERSON_5] agreed. [PERSON_4], too.");
+  redacts_to(p, "Under Prof. Code Sec. 17200; see the Code.", "Under Prof. [PERSON_6]. 17200; see the Code.");
+  /* ... until the local model names the person */
+  const char *confirmed[] = { "Rajesh Iyer" };
+  mn_privacy_add_names(p, confirmed, 1);
   redacts_to(p, "Iyer and Okafor agreed.", "[PERSON_4] and [PERSON_5] agreed.");
   /* a one-word name seen only after a title keeps its other meaning */
   redacts_to(p, "Mr. France joined in 2000. Sales in France grew; Mr. France said so.",
-             "Mr. [PERSON_6] joined in 2000. Sales in France grew; Mr. [PERSON_6] said so.");
+             "Mr. [PERSON_7] joined in 2000. Sales in France grew; Mr. [PERSON_7] said so.");
   /* "Mr. Hauk" before "Bruce Hauk" in one text: one person */
-  redacts_to(p, "Mr. Hauk spoke. Name: Bruce Hauk. Hauk agreed.",
-             "Mr. [PERSON_7] spoke. Name: [PERSON_7]. [PERSON_7] agreed.");
-  restores_to(p, "[PERSON_7]", "Bruce Hauk");
+  redacts_to(p, "Mr. Hauk spoke.\nName: Bruce Hauk\nHauk agreed.",
+             "Mr. [PERSON_8] spoke.\nName: [PERSON_8]\n[PERSON_8] agreed.");
+  restores_to(p, "[PERSON_8]", "Bruce Hauk");
+  mn_privacy_free(p);
+}
+
+static void announced_names(void **state)
+{
+  mn_privacy *p = mn_privacy_new();
+  /* a form's label, in capitals: registered in title case, parts match */
+  redacts_to(p, "PATIENT: ELEANOR VANCE\nNotes: Eleanor came; Vance left; VANCE, ELEANOR signed.",
+             "PATIENT: [PERSON_1]\nNotes: [PERSON_1] came; [PERSON_1] left; [PERSON_1] signed.");
+  restores_to(p, "[PERSON_1]", "Eleanor Vance");
+  /* a label inside a sentence, or with one word, announces no one */
+  unchanged(p, "The product name: Post-it Notes. Notes follow.");
+  unchanged(p, "Patient: Female, 62 years old.");
+  /* "MR imaging" is no title */
+  unchanged(p, "MR Imaging showed nothing.");
+  assert_int_equal(mn_privacy_name_count(p), 1);
   mn_privacy_free(p);
 }
 
@@ -532,6 +555,7 @@ int main(void)
     cmocka_unit_test(real_filing_numbers_survive),
     cmocka_unit_test(names_and_variants),
     cmocka_unit_test(shared_parts_and_titles),
+    cmocka_unit_test(announced_names),
     cmocka_unit_test(names_that_are_not_names),
     cmocka_unit_test(unicode_names),
     cmocka_unit_test(summary_counts),
