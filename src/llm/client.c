@@ -1,6 +1,7 @@
 /* Chat clients on the shared transport: one endpoint per base URL, and for
  * several URLs one client-side queue feeding whichever endpoint frees a
  * slot first. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,8 +308,11 @@ static void on_done(void *ud, const mn_http_result *res)
       code = MN_EAUTH;
     else
       code = MN_EHTTP;
-    error = mn_xasprintf("%s: HTTP %ld: %s", pname, res->status,
-                         msg ? msg : "(empty body)");
+    char tries[48] = "";
+    if(res->attempts > 1)
+      snprintf(tries, sizeof tries, " (after %d attempts)", res->attempts);
+    error = mn_xasprintf("%s: HTTP %ld: %s%s", pname, res->status,
+                         msg ? msg : "(empty body)", tries);
     free(msg);
   }
   else if(res->code == MN_OK || k->reply.code) {
