@@ -21,16 +21,21 @@
  *   [ID_n]       medical record numbers and similar identifiers after
  *                "MRN", "member ID", "policy number", "account number", ...
  *   [PERSON_n]   registered names (mn_privacy_add_names, usually found by
- *                the local model with mn_privacy_find_names) and names after
- *                a title ("Dr. Grant", "Mrs. Li") or after "Patient:" /
- *                "Name:". A registered "Maria L. Gonzalez" also covers
- *                "Maria Gonzalez", "Gonzalez, Maria", "M. Gonzalez", and
- *                "Maria" or "Gonzalez" alone when written with the same
- *                capitals (so "grant" the verb stays while "Grant" goes);
- *                parts that are common capitalised words ("May", "Young",
- *                "Grant", ...) are taken alone only right after a title. A
- *                part shared by two registered people gets its own
- *                placeholder rather than naming the wrong one.
+ *                the local model with mn_privacy_find_names), names after a
+ *                title ("Dr. Grant", "Mrs. Li") and after a form label at
+ *                the start of a line ("Patient: Maria Gonzalez"). A
+ *                registered "Maria L. Gonzalez" also covers "Maria
+ *                Gonzalez", "Gonzalez, Maria", "M. Gonzalez", and "Maria" or
+ *                "Gonzalez" alone when written with the same capitals (so
+ *                "grant" the verb stays while "Grant" goes). Lone parts
+ *                need a title in front ("Dr. Grant") when they are common
+ *                capitalised words ("May", "Young", "Grant", "France"), or
+ *                when the name was only ever seen after a title ("Prof.
+ *                Code Sec." must not hide every "Code") until the model or
+ *                a label confirms it. A part shared by two registered
+ *                people gets its own placeholder rather than naming the
+ *                wrong one. Restore gives the full registered name for any
+ *                variant ("Ms. [PERSON_1]" -> "Ms. Maria L. Gonzalez").
  * Left alone on purpose: amounts ("$1,577 million"), years, plain dates,
  * lab values ("160/100 mmHg", "170 mg/dL"), ZIP codes alone, and anything
  * already shaped like a placeholder.
@@ -39,8 +44,12 @@
  * keeps its placeholder for the life of the handle (values are compared in
  * a normal form: digits of numbers, lower-case e-mails, the calendar date of
  * a DOB, the person a name variant belongs to). A placeholder-shaped token
- * found in the input ("[PERSON_7]" in a document) is left as it is and its
- * number is never handed out, so redact-then-restore gives back the input.
+ * found in the input ("[PERSON_7]" in a document) is left as it is and, if
+ * that number was not handed out yet, never will be; so redact-then-restore
+ * gives back the input, name variants aside (see above). A placeholder of
+ * this handle in the input is also left as it is: redacting twice is safe.
+ * IDs, SSNs and dates of birth found next to their keyword are hidden where
+ * they recur without it ("chart 00482913" after "MRN: 00482913").
  *
  * Text is UTF-8; patterns are ASCII, names compare case-insensitively over
  * Unicode, and a match never starts or ends inside a code point or a word.
