@@ -101,6 +101,7 @@ struct mn_http {
   req *ihead, *itail;         /* in flight, least recent byte first */
   size_t pending;             /* submitted, not completed */
   size_t total_slots;         /* sum of the endpoints' caps */
+  unsigned long connects;     /* connections opened */
   uint64_t rng;
 };
 
@@ -479,6 +480,9 @@ static void dispatch(mn_http_endpoint *ep)
 static void detach(req *r)
 {
   mn_http *h = r->http;
+  long opened = 0;
+  if(curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
+    h->connects += (unsigned long)opened;
   curl_multi_remove_handle(h->multi, r->easy);
   pool_put(h, r->easy);
   r->easy = NULL;
@@ -719,6 +723,11 @@ void mn_http_cancel(mn_http *h)
   atomic_store(&h->cancelled, 1);
   curl_multi_wakeup(h->multi);
   errno = saved;
+}
+
+unsigned long mn_http_connects(const mn_http *h)
+{
+  return h ? h->connects : 0;
 }
 
 int mn_http_cancelled(const mn_http *h)

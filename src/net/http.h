@@ -122,6 +122,9 @@ int mn_http_run(mn_http *http);
  * another thread or a signal handler. */
 void mn_http_cancel(mn_http *http);
 int mn_http_cancelled(const mn_http *http);
+/* Connections opened so far: with warm connection reuse this stays near
+ * the number of slots however many requests ran. */
+unsigned long mn_http_connects(const mn_http *http);
 
 /* `url` fit for messages and logs: scheme, host, port and path only (no
  * user:password@, query string or fragment, which can carry API keys),

@@ -239,6 +239,29 @@ static long maxrss_kb(void)
 
 /* One fakellm for most tests; rules are keyed by a unique word per test. */
 static mn_fake fake;
+
+/* Fakes started by single tests are listed here too, so that the group
+ * teardown stops those a failed assertion left running. */
+static mn_fake extra[8];
+
+static void extra_start(mn_fake *f, const char *const *args)
+{
+  assert_int_equal(mn_fake_start(f, args), 0);
+  for(size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+    if(extra[i].pid == 0) {
+      extra[i] = *f;
+      return;
+    }
+  fail_msg("too many fakes");
+}
+
+static void extra_stop(mn_fake *f)
+{
+  for(size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+    if(extra[i].pid == f->pid)
+      extra[i].pid = 0;
+  mn_fake_stop(f);
+}
 static char openai_url[128], ollama_url[128];
 
 static int setup_fake(void **state)
@@ -253,6 +276,9 @@ static int setup_fake(void **state)
 
 static int teardown_fake(void **state)
 {
+  for(size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+    if(extra[i].pid)
+      mn_fake_stop(&extra[i]);
   mn_fake_stop(&fake);
   return 0;
 }
@@ -612,8 +638,8 @@ static void endpoint_caps_two_servers(void **state)
   mn_fake fa, fb;
   const char *args_a[] = { "--slots", "16", "--service-ms", "20", NULL };
   const char *args_b[] = { "--slots", "16", "--service-ms", "40", NULL };
-  assert_int_equal(mn_fake_start(&fa, args_a), 0);
-  assert_int_equal(mn_fake_start(&fb, args_b), 0);
+  extra_start(&fa, args_a);
+  extra_start(&fb, args_b);
   char url_a[128], url_b[128];
   snprintf(url_a, sizeof url_a, "%s/v1/chat/completions", fa.url);
   snprintf(url_b, sizeof url_b, "%s/api/chat", fb.url);
@@ -660,8 +686,8 @@ static void endpoint_caps_two_servers(void **state)
   assert_int_equal(fake_stat(&fa, "requests"), 30);
   assert_int_equal(fake_stat(&fb, "requests"), 30);
   mn_http_free(h);
-  mn_fake_stop(&fa);
-  mn_fake_stop(&fb);
+  extra_stop(&fa);
+  extra_stop(&fb);
   free(body_a);
   free(body_b);
 }
@@ -672,7 +698,7 @@ static void fresh_fake_cap(void **state)
    * shows the cap exactly for a single endpoint, with retries in between */
   mn_fake f3;
   const char *args[] = { "--slots", "8", "--service-ms", "30", NULL };
-  assert_int_equal(mn_fake_start(&f3, args), 0);
+  extra_start(&f3, args);
   add_rules(&f3, "[{\"when\":{\"contains\":\"case-flaky\"},\"times\":5,\"fault\":\"503\"}]");
   char url[128];
   snprintf(url, sizeof url, "%s/v1/chat/completions", f3.url);
@@ -694,7 +720,7 @@ static void fresh_fake_cap(void **state)
   assert_int_equal(fake_stat(&f3, "max_serving"), 4);
   assert_int_equal(fake_stat(&f3, "max_concurrent"), 4);
   mn_http_free(h);
-  mn_fake_stop(&f3);
+  extra_stop(&f3);
   free(body);
 }
 
@@ -850,13 +876,22 @@ static void chain_done(void *ud, const mn_http_result *res)
 
 static void submit_from_callback(void **state)
 {
+  mn_fake f;
+  extra_start(&f, NULL);
+  char url[128];
+  snprintf(url, sizeof url, "%s/v1/chat/completions", f.url);
   char *body = chat_body("case-chain", 0);
   mn_http *h = new_http(10000, 10000, 0, 10, 50, 0);
-  chain c = { h, mn_http_endpoint_new(h, "openai", 1), openai_url, body, 50, 0 };
+  chain c = { h, mn_http_endpoint_new(h, "openai", 1), url, body, 50, 0 };
   chain_next(&c);
   assert_int_equal(mn_http_run(h), 0);
   assert_int_equal(c.ok, 50);
+  /* one warm connection served all 50 */
+  assert_int_equal(mn_http_connects(h), 1);
+  assert_int_equal(fake_stat(&f, "requests"), 50);
+  assert_true(fake_stat(&f, "connections") <= 2);   /* ours + the stats query's */
   mn_http_free(h);
+  extra_stop(&f);
   free(body);
 }
 
@@ -924,7 +959,7 @@ static void throughput(int n, int slots, const char *service_ms)
   char sl[16];
   snprintf(sl, sizeof sl, "%d", slots);
   const char *args[] = { "--slots", sl, "--service-ms", service_ms, NULL };
-  assert_int_equal(mn_fake_start(&f, args), 0);
+  extra_start(&f, args);
   char url[128];
   snprintf(url, sizeof url, "%s/v1/chat/completions", f.url);
   char *body = chat_body("tiny", 0);
@@ -954,14 +989,14 @@ static void throughput(int n, int slots, const char *service_ms)
   assert_int_equal(t.ok, n);
   double ideal = n * atof(service_ms) / 1000.0 / slots;
   printf("[ INFO     ] %d requests, %d slots, service %s ms: %.3f s, %.0f req/s, "
-         "client CPU %.0f us/request", n, slots, service_ms, wall, n / wall,
-         cpu * 1e6 / n);
+         "client CPU %.0f us/request, %lu connections", n, slots, service_ms,
+         wall, n / wall, cpu * 1e6 / n, mn_http_connects(h));
   if(ideal > 0)
     printf(", slot use %.1f%% (ideal time / wall), mean service %.2f ms",
            100.0 * ideal / wall, 1000.0 * t.service / n);
   printf("\n");
   mn_http_free(h);
-  mn_fake_stop(&f);
+  extra_stop(&f);
   free(body);
 }
 
