@@ -516,6 +516,30 @@ static void stall_mid_idle_timeout(void **state)
   free(body);
 }
 
+static void idle_timeout_retried(void **state)
+{
+  add_rules(&fake, "[{\"when\":{\"contains\":\"case-idleretry\"},\"times\":1,"
+                   "\"fault\":\"stall_mid\",\"reply\":\"After the stall, all of it.\"},"
+                   "{\"when\":{\"contains\":\"case-idleretry\"},"
+                   "\"reply\":\"After the stall, all of it.\"}]");
+  char *body = chat_body("case-idleretry", 1);
+  mn_http *h = new_http(30000, 300, 2, 10, 20, 0);
+  mn_http_endpoint *ep = mn_http_endpoint_new(h, "ollama", 2);
+  outcome o = { 0 };
+  submit(h, ep, NULL, ollama_url, body, MN_HTTP_STREAM_NDJSON, NULL, &o);
+  assert_int_equal(mn_http_run(h), 0);
+  assert_int_equal(o.code, MN_OK);
+  assert_int_equal(o.attempts, 2);
+  assert_int_equal(o.attempt_calls, 2);
+  assert_true(o.elapsed >= 0.29 && o.elapsed < 1.5);
+  char *text = stream_text(&o, 1);   /* only the second attempt's lines */
+  assert_string_equal(text, "After the stall, all of it.");
+  free(text);
+  outcome_free(&o);
+  mn_http_free(h);
+  free(body);
+}
+
 static void huge_body_limit(void **state)
 {
   add_rules(&fake, "[{\"when\":{\"contains\":\"case-huge\"},\"fault\":\"huge\"}]");
@@ -1021,6 +1045,7 @@ int main(void)
     cmocka_unit_test(truncate_retried),
     cmocka_unit_test(stall_request_timeout),
     cmocka_unit_test(stall_mid_idle_timeout),
+    cmocka_unit_test(idle_timeout_retried),
     cmocka_unit_test(huge_body_limit),
     cmocka_unit_test(refused_after_retries),
     cmocka_unit_test(secret_not_in_http_error),
