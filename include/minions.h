@@ -90,6 +90,38 @@ void mn_docs_set_max_bytes(mn_docs *docs, size_t max_bytes);
 const char *mn_docs_errmsg(const mn_docs *docs);
 void mn_docs_free(mn_docs *docs);
 
+/* ---- Chunks and retrieval --------------------------------------------- */
+
+/* A piece of a document: text is mn_docs_text(docs, doc) + offset, length
+ * bytes long. Pages are 0-based, counted from the document's form feeds;
+ * -1 when it has none. */
+typedef struct mn_chunk_info {
+  size_t index;        /* position in the list of all chunks of the documents */
+  size_t doc;          /* document index */
+  size_t offset, length;
+  size_t chars;        /* length in characters (code points) */
+  int page_start, page_end;
+  double score;        /* retrieval score, higher is better; 0 for chunking */
+} mn_chunk_info;
+
+typedef struct mn_chunking {
+  const char *method;  /* "section" (default), "page", "paragraph", "code" */
+  size_t max_chars;    /* default 3000; 0 with "page" or "code": whole pages or
+                          definitions, however long */
+  size_t overlap;      /* section only; default 0 */
+} mn_chunking;
+
+#define MN_CHUNKING_INIT { "section", 3000, 0 }
+
+/* Cut every document into chunks, in document order. *out is malloc'd
+ * (caller frees); MN_EINVAL for bad options (message in mn_docs_errmsg). */
+int mn_docs_chunk(mn_docs *docs, const mn_chunking *how, mn_chunk_info **out, size_t *n_out);
+/* The k chunks that best match query, best first, ranked exactly as
+ * --retrieval bm25 and the sandbox's bm25_top_k rank (SQLite FTS5 BM25 with
+ * the project's tokenizer settings). */
+int mn_docs_retrieve(mn_docs *docs, const mn_chunking *how, const char *query, size_t k,
+                     mn_chunk_info **out, size_t *n_out);
+
 /* ---- Usage, cost, timing ------------------------------------------------ */
 
 typedef struct mn_usage {

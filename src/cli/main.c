@@ -14,6 +14,8 @@ static void usage(FILE *out)
 "\n"
 "Commands:\n"
 "  run       answer one task about documents with a protocol\n"
+"  chunks    show how documents are cut into chunks\n"
+"  retrieve  show the chunks that best match a query (BM25)\n"
 "\n"
 "  minions COMMAND --help   options of a command\n"
 "  minions --version        version\n", out);
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
   int rc;
   if(!strcmp(cmd, "run")) {
     rc = cmd_run(argc - 2, argv + 2);
+  } else if(!strcmp(cmd, "chunks") || !strcmp(cmd, "retrieve")) {
+    rc = cmd_chunks(argc - 2, argv + 2, !strcmp(cmd, "retrieve"));
   } else {
     cli_error("unknown command '%s' (try 'minions --help')", cmd);
     rc = CLI_USAGE;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "doc/docs_internal.h"
 #include "doc/pdf.h"
 #include "doc/utf8.h"
 #include "minions.h"
@@ -41,8 +42,8 @@ struct mn_docs {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static void set_err(mn_docs *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(mn_docs *d, const char *fmt, ...)
+#define set_err mn_docs_set_errmsg
+void mn_docs_set_errmsg(mn_docs *d, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);

@@ -22,7 +22,7 @@ ok()   { PASS=$((PASS + 1)); echo "ok   $*"; }
 bad()  { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
 check() { # check "description" command...
   local what=$1; shift
-  if "$@"; then ok "$what"; else bad "$what"; fi
+  if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi
 }
 finish() {
   echo "$PASS passed, $FAIL failed"
