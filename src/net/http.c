@@ -524,9 +524,13 @@ static int classify(req *r, CURLcode cc, int idle, int os_errno, int *retry,
     snprintf(why, why_size, "HTTP %ld", r->status);
     return MN_EHTTP;
   case CURLE_OPERATION_TIMEDOUT: {
+    /* connect time stays 0 until connected; an attempt that ended before
+     * the request limit can only have hit the connect limit */
     curl_off_t connect_us = 0;
     curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-    if(connect_us == 0 && h->o.connect_timeout_ms > 0)
+    double took_ms = (mn_now() - r->t_start) * 1000.0;
+    if(connect_us == 0 && h->o.connect_timeout_ms > 0 &&
+       (h->o.request_timeout_ms <= 0 || took_ms < (double)h->o.request_timeout_ms))
       snprintf(why, why_size, "could not connect within %ld ms",
                h->o.connect_timeout_ms);
     else
