@@ -256,6 +256,33 @@ const char *mn_run_log_file(const mn_run *run);
 const char *mn_run_errmsg(const mn_run *run);
 void mn_run_free(mn_run *run);
 
+/* ---- Chat sessions ------------------------------------------------------- */
+
+/* Follow-up questions about the same documents. Each question is answered
+ * by one run of the options' protocol (default "minion"), with the earlier
+ * questions and answers carried in its task as history; once the history
+ * passes history_limit bytes the remote model summarises its oldest turns.
+ * Every run writes its own run log. */
+typedef struct mn_chat mn_chat;
+
+/* opts->task is ignored; opts->protocol NULL means "minion". The documents
+ * are borrowed and must outlive the session. Errors as mn_run_new(). */
+int mn_chat_new(mn_chat **out, const mn_run_opts *opts, const mn_docs *docs);
+/* Size of the history (bytes) before the oldest turns are summarised;
+ * default 6000. */
+void mn_chat_set_history_limit(mn_chat *chat, size_t bytes);
+/* Answer one question; *answer_out (owned by the session, valid until the
+ * next call) is set on success. A failed question leaves the history as it
+ * was. */
+int mn_chat_ask(mn_chat *chat, const char *question, const char **answer_out);
+/* The run of the last question (usage, cost, timing, log file), or NULL. */
+const mn_run *mn_chat_last_run(const mn_chat *chat);
+/* Totals over the session, summaries included. */
+void mn_chat_usage(const mn_chat *chat, mn_usage *remote_out, mn_usage *local_out);
+double mn_chat_cost_usd(const mn_chat *chat);
+const char *mn_chat_errmsg(const mn_chat *chat);
+void mn_chat_free(mn_chat *chat);
+
 /* ---- Prices -------------------------------------------------------------- */
 
 /* Dollars for `u` at the given prices per million tokens (input, cached

@@ -35,6 +35,7 @@ int cli_values(cli_args *a, const char *flag, const char ***list, size_t *n);
 mn_docs *cli_load_docs(const char *const *paths, size_t n);
 
 int cmd_run(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 /* minions chunks (retrieve = 0) and minions retrieve (retrieve = 1) */
 int cmd_chunks(int argc, char **argv, int retrieve);
 

@@ -53,7 +53,9 @@ static const char run_help[] =
 "  --json                print one JSON object: answer, protocol, usage,\n"
 "                        cost_usd, timing, log_file\n"
 "  --log FILE            write the run log to FILE (default: a new file in\n"
-"                        $MINIONS_LOG_DIR or ./minions_logs)\n"
+"                        the log folder)\n"
+"  --log-dir DIR         folder for run logs (default $MINIONS_LOG_DIR, else\n"
+"                        ./minions_logs)\n"
 "  --prices FILE         price table (JSON, dollars per 1M tokens) instead of\n"
 "                        the built-in one\n"
 "  --quiet               no progress on stderr\n"
@@ -150,6 +152,8 @@ typedef struct run_cli {
   const char **local_urls;
   size_t n_local_urls;
   int json, quiet, verbose;
+  int chat;                 /* minions chat: no --task, questions on stdin */
+  long history_limit;       /* chat: bytes of history before summarising; 0: default */
 } run_cli;
 
 /* 0 ok, CLI_USAGE on a bad flag, -1 for --help */
@@ -180,7 +184,7 @@ static int parse(run_cli *c, int argc, char **argv)
       c->local_urls[c->n_local_urls++] = v;
     } else if(!strcmp(f, "--remote-url")) {
       VALUE(); c->o.remote_url = v;
-    } else if(!strcmp(f, "--task")) {
+    } else if(!strcmp(f, "--task") && !c->chat) {
       VALUE(); c->o.task = v;
     } else if(!strcmp(f, "--doc-metadata")) {
       VALUE(); c->o.doc_metadata = v;
@@ -191,6 +195,15 @@ static int parse(run_cli *c, int argc, char **argv)
       c->json = 1;
     } else if(!strcmp(f, "--log")) {
       VALUE(); c->o.log_path = v;
+      if(c->chat) {
+        cli_error("chat writes one run log per question: use --log-dir DIR");
+        return CLI_USAGE;
+      }
+    } else if(!strcmp(f, "--history-limit") && c->chat) {
+      VALUE(); if(cli_int(f, v, 100, 10000000, &n)) return CLI_USAGE;
+      c->history_limit = n;
+    } else if(!strcmp(f, "--log-dir")) {
+      VALUE(); c->o.log_dir = v;
     } else if(!strcmp(f, "--prices")) {
       VALUE(); c->o.prices_path = v;
     } else if(!strcmp(f, "--quiet")) {
@@ -261,11 +274,13 @@ static int parse(run_cli *c, int argc, char **argv)
     }
 #undef VALUE
   }
+  if(!c->o.protocol && c->chat)
+    c->o.protocol = "minion";
   if(!c->o.protocol) {
     cli_error("--protocol is required (minions, minion, remote-only or local-only)");
     return CLI_USAGE;
   }
-  if(!c->o.task || !*c->o.task) {
+  if(!c->chat && (!c->o.task || !*c->o.task)) {
     cli_error("--task is required");
     return CLI_USAGE;
   }
@@ -278,7 +293,7 @@ static int parse(run_cli *c, int argc, char **argv)
   return 0;
 }
 
-static void print_json(mn_run *run, int rc)
+static void print_json(const mn_run *run, int rc)
 {
   mn_usage remote, local;
   mn_timing t;
@@ -314,7 +329,7 @@ static void print_json(mn_run *run, int rc)
   json_decref(o);
 }
 
-static void print_text(mn_run *run)
+static void print_text(const mn_run *run)
 {
   mn_usage remote, local;
   mn_timing t;
@@ -336,6 +351,109 @@ static void print_text(mn_run *run)
          t.total_time, t.remote_call_time, t.local_call_time,
          mn_run_log_file(run) ? " | log " : "",
          mn_run_log_file(run) ? mn_run_log_file(run) : "");
+}
+
+static const char chat_help[] =
+"usage: minions chat --context PATH... [run options, without --task]\n"
+"\n"
+"Answer questions about the documents one after another, one question per\n"
+"line on standard input (typed, or piped from a file). Each is answered\n"
+"with the Minion protocol (or --protocol P) while the earlier questions and\n"
+"answers are carried along; once that history grows long, the remote model\n"
+"summarises its oldest part. Every question writes its own run log (--log-dir).\n"
+"Ends at end of input; exit status 1 if any question failed.\n"
+"\n"
+"  --history-limit N   bytes of earlier questions and answers carried before\n"
+"                      the oldest are summarised (default 6000)\n"
+"See 'minions run --help' for the options.\n";
+
+static void print_chat_summary(const mn_chat *chat)
+{
+  const mn_run *run = mn_chat_last_run(chat);
+  mn_usage remote, local;
+  mn_chat_usage(chat, &remote, &local);
+  double cost = mn_chat_cost_usd(chat);
+  char costbuf[32];
+  if(cost >= 0)
+    snprintf(costbuf, sizeof costbuf, "$%.4f", cost);
+  else
+    snprintf(costbuf, sizeof costbuf, "cost unknown");
+  mn_timing t;
+  mn_run_timing(run, &t);
+  fprintf(stderr, "[chat] this answer %.2f s | session so far: remote %llu in + %llu out tokens (%s), "
+          "local %llu in + %llu out tokens%s%s\n", t.total_time,
+          (unsigned long long)remote.prompt_tokens, (unsigned long long)remote.completion_tokens,
+          costbuf, (unsigned long long)local.prompt_tokens, (unsigned long long)local.completion_tokens,
+          mn_run_log_file(run) ? " | log " : "", mn_run_log_file(run) ? mn_run_log_file(run) : "");
+}
+
+int cmd_chat(int argc, char **argv)
+{
+  run_cli c = { .o = MN_RUN_OPTS_INIT, .chat = 1 };
+  int rc = parse(&c, argc, argv);
+  if(rc) {
+    free(c.context);
+    free(c.local_urls);
+    if(rc < 0) {
+      fputs(chat_help, stdout);
+      return CLI_OK;
+    }
+    return rc;
+  }
+  progress prog = { !c.quiet && (isatty(2) || c.verbose), c.verbose };
+  c.o.on_event = on_event;
+  c.o.event_userdata = &prog;
+  mn_chat *chat = NULL;
+  mn_docs *docs = cli_load_docs(c.context, c.n_context);
+  if(!docs) {
+    rc = CLI_FAIL;
+    goto out;
+  }
+  int code = mn_chat_new(&chat, &c.o, docs);
+  if(code != MN_OK) {
+    cli_error("%s", mn_chat_errmsg(chat));
+    rc = (code == MN_EINVAL || code == MN_EUNSUPPORTED) ? CLI_USAGE : CLI_FAIL;
+    goto out;
+  }
+  if(c.history_limit)
+    mn_chat_set_history_limit(chat, (size_t)c.history_limit);
+  int interactive = isatty(0);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  rc = CLI_OK;
+  for(;;) {
+    if(interactive) {
+      fputs("> ", stderr);
+      fflush(stderr);
+    }
+    if((len = getline(&line, &cap, stdin)) < 0)
+      break;
+    while(len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      line[--len] = '\0';
+    if(!line[strspn(line, " \t")])
+      continue;
+    const char *answer = NULL;
+    if(mn_chat_ask(chat, line, &answer) != MN_OK) {
+      cli_error("%s", mn_chat_errmsg(chat));
+      rc = CLI_FAIL;
+      continue;
+    }
+    if(c.json)
+      print_json((mn_run *)mn_chat_last_run(chat), MN_OK);
+    else
+      printf("%s\n\n", answer);
+    fflush(stdout);
+    if(!c.quiet && !c.json)
+      print_chat_summary(chat);
+  }
+  free(line);
+out:
+  mn_chat_free(chat);
+  mn_docs_free(docs);
+  free(c.context);
+  free(c.local_urls);
+  return rc;
 }
 
 int cmd_run(int argc, char **argv)

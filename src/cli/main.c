@@ -14,6 +14,7 @@ static void usage(FILE *out)
 "\n"
 "Commands:\n"
 "  run       answer one task about documents with a protocol\n"
+"  chat      answer follow-up questions (stdin, one per line) with Minion\n"
 "  chunks    show how documents are cut into chunks\n"
 "  retrieve  show the chunks that best match a query (BM25)\n"
 "\n"
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
   int rc;
   if(!strcmp(cmd, "run")) {
     rc = cmd_run(argc - 2, argv + 2);
+  } else if(!strcmp(cmd, "chat")) {
+    rc = cmd_chat(argc - 2, argv + 2);
   } else if(!strcmp(cmd, "chunks") || !strcmp(cmd, "retrieve")) {
     rc = cmd_chunks(argc - 2, argv + 2, !strcmp(cmd, "retrieve"));
   } else {

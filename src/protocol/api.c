@@ -85,6 +85,11 @@ static const char *own(mn_run *run, const char *s)
   return copy;
 }
 
+void mn_run_set_task(mn_run *run, const char *task)
+{
+  run->opts.task = own(run, task);
+}
+
 static void copy_opts(mn_run *run, const mn_run_opts *o)
 {
   run->opts = *o;

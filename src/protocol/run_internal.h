@@ -35,6 +35,9 @@ struct mn_run {
   volatile sig_atomic_t cancelled;
 };
 
+/* Replace the run's task (copied) before mn_run_execute(). */
+void mn_run_set_task(mn_run *run, const char *task);
+
 /* Set the run's one-line error message (printf-style) and return code. */
 int mn_run_fail(mn_run *run, int code, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));

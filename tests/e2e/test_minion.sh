@@ -19,6 +19,8 @@ cat >"$T/remote.json" <<'JSON'
    "reply": "The worker quoted a sentence that gives the code, so I can answer."},
   {"when": {"last_contains": "Now decide"},
    "reply": "```json\n{\"decision\": \"provide_final_answer\", \"answer\": \"The code is {{match}}.\", \"message\": null}\n```"},
+  {"when": {"last_contains": "Summarise the conversation below"},
+   "reply": "The user asked for the Cordova vault access code; it is {{match}}."},
   {"when": {"last_contains": "Your reply could not be used"},
    "reply": "{\"decision\": \"provide_final_answer\", \"answer\": \"The code is {{match}}.\", \"message\": null}"},
   {"when": {"last_contains": "This was the last exchange"},
@@ -79,5 +81,23 @@ minion reask --local openai-compatible:fake --remote openai-compatible:fake
 check "unparseable decision is re-asked and the run still answers" answered reask
 check "the re-ask is counted in remote calls" \
   jq -e '.usage.remote.calls >= 4' "$T/reask.out"
+
+# --- minions chat: piped questions, history carried, then summarised ------------------
+mark_records
+printf '%s\n\n%s\n%s\n' "$TASK" "And what facility was that code for?" "Repeat the code once more." |
+  timeout 120 "$MN_BIN" chat --context "$DOC" --remote openai-compatible:fake --remote-url "$REMOTE_URL" \
+    --local openai-compatible:fake --local-url "$LOCAL_URL" --history-limit 150 --log-dir "$T/chatlogs" \
+    >"$T/chat.out" 2>"$T/chat.err"
+rc=$?
+check "chat answers three piped questions in one session (exit 0)" \
+  bash -c "[ $rc = 0 ] && [ \$(grep -c 'ZEBRA-4417' '$T/chat.out') -ge 3 ]"
+check "chat writes one run log per question" bash -c "[ \$(ls '$T/chatlogs' | wc -l) = 3 ]"
+cp "$(new_remote)" "$T/chat.remote.jsonl"
+check "the second question's task carries the first question and answer" \
+  bash -c "jq -r '.body.messages[0].content' '$T/chat.remote.jsonl' | grep -q 'And what facility' &&
+           jq -r '.body.messages[0].content' '$T/chat.remote.jsonl' | grep -A3 'Earlier in this conversation' | grep -q 'vault access code'"
+check "a long history is summarised by the remote" \
+  bash -c "jq -r '.body.messages[-1].content' '$T/chat.remote.jsonl' | grep -q 'Summarise the conversation below' &&
+           jq -r '.body.messages[0].content' '$T/chat.remote.jsonl' | grep -q '(summary) The user asked for the Cordova'"
 
 finish

@@ -1,0 +1,214 @@
+/* Chat sessions: follow-up questions, each answered by one protocol run
+ * whose task carries the earlier turns; the oldest turns are summarised by
+ * the remote model once the history grows past a limit, so the remote's
+ * prompts stay small however long the session runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/run_internal.h"
+#include "util/buf.h"
+#include "util/mem.h"
+
+#define DEFAULT_HISTORY_LIMIT 6000
+
+typedef struct turn {
+  char *question, *answer;
+} turn;
+
+struct mn_chat {
+  mn_run_opts opts;        /* strings borrowed from the caller */
+  const mn_docs *docs;
+  char *summary;           /* of the turns already folded away, or NULL */
+  turn *turns;
+  size_t n_turns, cap_turns;
+  size_t history_limit;
+  mn_run *last;
+  mn_usage remote, local;
+  double cost;             /* < 0 once any run's cost was unknown */
+  char *errmsg;
+};
+
+static const char SUMMARY_PROMPT[] =
+  "Summarise the conversation below, between a user and an assistant, about "
+  "some documents, in at most a few sentences. Keep every fact, number and "
+  "name the answers established, and what each question was about.\n\n%s";
+
+static int chat_fail(mn_chat *c, int code, const char *msg)
+{
+  free(c->errmsg);
+  c->errmsg = mn_xstrdup(msg);
+  return code;
+}
+
+int mn_chat_new(mn_chat **out, const mn_run_opts *opts, const mn_docs *docs)
+{
+  *out = NULL;
+  if(!opts || !docs)
+    return MN_EINVAL;
+  mn_chat *c = mn_xcalloc(1, sizeof *c);
+  *out = c;
+  c->opts = *opts;
+  if(!c->opts.protocol)
+    c->opts.protocol = "minion";
+  c->docs = docs;
+  c->history_limit = DEFAULT_HISTORY_LIMIT;
+  /* check the options and keys now, not at the first question */
+  mn_run_opts probe = c->opts;
+  probe.task = "-";
+  mn_run *run = NULL;
+  int rc = mn_run_new(&run, &probe);
+  if(rc)
+    chat_fail(c, rc, mn_run_errmsg(run));
+  mn_run_free(run);
+  return rc;
+}
+
+void mn_chat_set_history_limit(mn_chat *chat, size_t bytes)
+{
+  chat->history_limit = bytes;
+}
+
+static void add_turns_text(mn_buf *b, const turn *t, size_t n)
+{
+  for(size_t i = 0; i < n; i++)
+    mn_buf_printf(b, "User: %s\nAssistant: %s\n", t[i].question, t[i].answer);
+}
+
+static size_t history_size(const mn_chat *c)
+{
+  size_t n = c->summary ? strlen(c->summary) : 0;
+  for(size_t i = 0; i < c->n_turns; i++)
+    n += strlen(c->turns[i].question) + strlen(c->turns[i].answer) + 24;
+  return n;
+}
+
+/* Fold the older half of the turns (and the old summary) into a new summary,
+ * asked of the run's remote model (its local one for local-only). */
+static int summarise(mn_chat *c, mn_run *run)
+{
+  size_t fold = c->n_turns - c->n_turns / 2;
+  mn_buf b = MN_BUF_INIT(0);
+  if(c->summary)
+    mn_buf_printf(&b, "Summary of the earlier conversation: %s\n", c->summary);
+  add_turns_text(&b, c->turns, fold);
+  char *prompt = mn_xasprintf(SUMMARY_PROMPT, mn_buf_str(&b));
+  mn_buf_free(&b);
+  mn_chat_msg msgs[] = { { "user", prompt } };
+  mn_side side = run->remote ? MN_SIDE_REMOTE : MN_SIDE_LOCAL;
+  mn_chat_req req = { .msgs = msgs, .n_msgs = 1, .temperature = 0,
+                      .max_tokens = side == MN_SIDE_REMOTE ? run->opts.remote_max_tokens
+                                                           : run->opts.local_max_tokens };
+  mn_chat_result res = { 0 };
+  int rc = mn_run_chat(run, side, "history summary", &req, &res);
+  free(prompt);
+  if(rc == MN_OK) {
+    free(c->summary);
+    c->summary = res.text;
+    res.text = NULL;
+    for(size_t i = 0; i < fold; i++) {
+      free(c->turns[i].question);
+      free(c->turns[i].answer);
+    }
+    memmove(c->turns, c->turns + fold, (c->n_turns - fold) * sizeof *c->turns);
+    c->n_turns -= fold;
+  }
+  mn_chat_result_free(&res);
+  return rc;
+}
+
+static char *compose_task(const mn_chat *c, const char *question)
+{
+  if(!c->summary && c->n_turns == 0)
+    return mn_xstrdup(question);
+  mn_buf b = MN_BUF_INIT(0);
+  mn_buf_puts(&b, "Earlier in this conversation about the same documents:\n");
+  if(c->summary)
+    mn_buf_printf(&b, "(summary) %s\n", c->summary);
+  add_turns_text(&b, c->turns, c->n_turns);
+  mn_buf_printf(&b, "\nThe question now (answer this one): %s", question);
+  return mn_buf_steal(&b, NULL);
+}
+
+static void add_usage(mn_usage *t, const mn_usage *u)
+{
+  t->prompt_tokens += u->prompt_tokens;
+  t->completion_tokens += u->completion_tokens;
+  t->cached_prompt_tokens += u->cached_prompt_tokens;
+  t->calls += u->calls;
+}
+
+int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
+{
+  *answer_out = NULL;
+  if(!question || !question[strspn(question, " \t\r\n")])
+    return chat_fail(c, MN_EINVAL, "the question is empty");
+  mn_run_free(c->last);
+  c->last = NULL;
+  mn_run_opts o = c->opts;
+  o.task = question;
+  int rc = mn_run_new(&c->last, &o);
+  if(rc)
+    return chat_fail(c, rc, mn_run_errmsg(c->last));
+  mn_run *run = c->last;
+  if(c->n_turns >= 2 && history_size(c) > c->history_limit && (rc = summarise(c, run)) != MN_OK) {
+    chat_fail(c, rc, mn_run_errmsg(run));
+  } else {
+    /* the run's task is the question with its history */
+    char *task = compose_task(c, question);
+    mn_run_set_task(run, task);
+    free(task);
+    rc = mn_run_execute(run, c->docs);
+    if(rc)
+      chat_fail(c, rc, mn_run_errmsg(run));
+  }
+  mn_usage r, l;
+  mn_run_usage(run, &r, &l);
+  add_usage(&c->remote, &r);
+  add_usage(&c->local, &l);
+  double cost = mn_run_cost_usd(run);
+  c->cost = (c->cost < 0 || cost < 0) ? -1 : c->cost + cost;
+  if(rc)
+    return rc;
+  MN_GROW(c->turns, c->cap_turns, c->n_turns + 1);
+  c->turns[c->n_turns++] = (turn){ mn_xstrdup(question), mn_xstrdup(mn_run_answer(run)) };
+  *answer_out = mn_run_answer(run);
+  return MN_OK;
+}
+
+const mn_run *mn_chat_last_run(const mn_chat *c)
+{
+  return c->last;
+}
+
+void mn_chat_usage(const mn_chat *c, mn_usage *remote_out, mn_usage *local_out)
+{
+  if(remote_out)
+    *remote_out = c->remote;
+  if(local_out)
+    *local_out = c->local;
+}
+
+double mn_chat_cost_usd(const mn_chat *c)
+{
+  return c->cost;
+}
+
+const char *mn_chat_errmsg(const mn_chat *c)
+{
+  return c && c->errmsg ? c->errmsg : "";
+}
+
+void mn_chat_free(mn_chat *c)
+{
+  if(!c)
+    return;
+  for(size_t i = 0; i < c->n_turns; i++) {
+    free(c->turns[i].question);
+    free(c->turns[i].answer);
+  }
+  free(c->turns);
+  free(c->summary);
+  mn_run_free(c->last);
+  free(c->errmsg);
+  free(c);
+}
