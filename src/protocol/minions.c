@@ -152,7 +152,8 @@ static int decompose_code(mn_run *run, const mn_docs *docs, round_state *st, mn_
   const char **texts;
   size_t *lens;
   mn_sandbox_docs sd = sandbox_docs(docs, &texts, &lens);
-  mn_sandbox_done_job *prevj = mn_jobs_for_sandbox(&st->prev);
+  /* prev_jobs is nil in round 1, so programs can test for it */
+  mn_sandbox_done_job *prevj = st->prev.n ? mn_jobs_for_sandbox(&st->prev) : NULL;
   mn_sandbox_limits lim = MN_SANDBOX_LIMITS_INIT;
   lim.max_jobs = (size_t)o->max_jobs;
 
