@@ -58,6 +58,22 @@ check "run log has the reference fields" \
     and (.conversation[0].prompt | contains("ZEBRA-4417")) and (.usage.remote.prompt_tokens > 0)
     and (.timing | has("overhead_time")) and .protocol == "remote-only" and .models.remote == "openai-compatible:fake"' "$T/oa.log.json"
 
+# --- cost from a price table given with --prices ---------------------------------
+cat >"$T/prices.json" <<'JSON'
+{"as_of": "2025-01-01", "models": {"openai-compatible:fake": {"input": 2.5, "cached_input": 1.25, "output": 10.0}}}
+JSON
+run_case priced --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL" --prices "$T/prices.json"
+check "--prices: cost_usd = prompt x \$2.50/M + completion x \$10/M" \
+  jq -e '.usage.remote as $u | ((($u.prompt_tokens - $u.cached_prompt_tokens) * 2.5 + $u.cached_prompt_tokens * 1.25
+    + $u.completion_tokens * 10) / 1e6) as $want | ((.cost_usd - $want) | fabs) < 1e-9 and .cost_usd > 0' "$T/priced.out"
+check "--prices: the run log has the same cost" \
+  bash -c "[ \"\$(jq .cost_usd '$T/priced.out')\" = \"\$(jq .cost_usd '$T/priced.log.json')\" ]"
+echo '{"models": {"x:y": {"input": -1, "output": 1}}}' >"$T/badprices.json"
+timeout 20 "$MN_BIN" run --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL" \
+  --prices "$T/badprices.json" --context "$DOC" --task x >/dev/null 2>"$T/badprices.err"; rc=$?
+check "a bad price table: one-line error naming the file" \
+  bash -c "[ $rc != 0 ] && [ \$(wc -l <'$T/badprices.err') = 1 ] && grep -q badprices.json '$T/badprices.err'"
+
 # --- same, whole replies ----------------------------------------------------------
 run_case oa_plain --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL" --no-stream
 check "remote-only openai-compatible --no-stream answers" answered oa_plain

@@ -68,6 +68,12 @@ for local in openai-compatible ollama; do
     jq -se --argjson n "$DOC_BYTES" '[.[] | .body.options.num_ctx // 0] | max >= ($n / 4)' "$lrec"
 done
 
+minion verbose --verbose --local openai-compatible:fake --remote openai-compatible:fake
+check "--verbose shows the messages both ways on stderr" \
+  bash -c "grep -q '^-> remote' '$T/verbose.err' && grep -q '^<- local' '$T/verbose.err' && grep -q '^== round 1' '$T/verbose.err'"
+minion quiet --quiet --verbose --local openai-compatible:fake --remote openai-compatible:fake
+check "--quiet silences the progress" bash -c "[ ! -s '$T/quiet.err' ]"
+
 mark_records
 minion one --max-rounds 1 --local openai-compatible:fake --remote openai-compatible:fake
 check "--max-rounds 1 still ends with an answer" answered one
