@@ -277,7 +277,7 @@ static void on_done(void *ud, const mn_http_result *res)
   k->service += res->service_s;
 
   if(code == MN_OK) {
-    if(k->wreq.stream)
+    if(k->wreq.stream && res->streamed)
       code = mn_reply_stream_end(&k->reply);
     else
       code = mn_reply_parse_body(&k->reply, res->body, res->body_len);

@@ -319,6 +319,7 @@ static void complete(req *r, int code, const char *why)
   } else {
     res.body = "";
   }
+  res.streamed = r->streaming;
   res.attempts = r->attempts;
   res.elapsed_s = mn_now() - r->t_submit;
   res.service_s = r->service;
@@ -365,6 +366,12 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     r->status = st;
     r->status_known = 1;
     r->streaming = r->stream != MN_HTTP_STREAM_NONE && st >= 200 && st < 300;
+    /* servers that ignore "stream": true answer with one JSON body: keep it
+     * whole so the caller can parse it as a plain reply */
+    const char *ct = NULL;
+    if(r->streaming && curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct &&
+       strncasecmp(ct, "application/json", 16) == 0)
+      r->streaming = 0;
   }
   if(n > h->o.max_body_bytes - r->rx) {
     r->fail = MN_ELIMIT;

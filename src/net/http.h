@@ -61,6 +61,9 @@ typedef struct mn_http_result {
                           Never NULL; "" after a streamed success and for
                           codes other than MN_OK and MN_EHTTP */
   size_t body_len;
+  int streamed;        /* 1 if the body went to the stream parser; 0 if a
+                          stream was asked for but the server answered with
+                          a whole application/json body (then in `body`) */
   int attempts;        /* attempts made */
   double elapsed_s;    /* from submit to completion, queueing included */
   double service_s;    /* time spent in flight (all attempts), no queueing */
