@@ -166,6 +166,10 @@ int main(int argc, char **argv)
   srv.slots = (int)slots;
   srv.service_s = service_ms / 1000.0;
   srv.reserve_fd = -1;
+  struct sockaddr_storage probe;
+  socklen_t probe_len;
+  if(bind_addr(host, &probe, &probe_len, 0) != 0)
+    return die("--host must be a loopback address (127.0.0.1, ::1, localhost)", host);
   if(script) {
     char *err = NULL;
     srv.rules = mn_fk_rules_load(script, &err);
@@ -179,8 +183,10 @@ int main(int argc, char **argv)
     srv.rules = mn_fk_rules_new();
   if(record) {
     srv.rec = fopen(record, "a");
-    if(!srv.rec)
+    if(!srv.rec) {
+      mn_fk_rules_free(srv.rules);
       return die("cannot open the record file", record);
+    }
   }
 
   signal(SIGPIPE, SIG_IGN);
@@ -193,11 +199,12 @@ int main(int argc, char **argv)
 
   int real_port = 0;
   srv.lfd = listen_on(host, (int)port, &real_port);
-  if(srv.lfd == -2)
-    return die("--host must be a loopback address (127.0.0.1, ::1, localhost)", host);
   if(srv.lfd < 0) {
     fprintf(stderr, "fakellm: cannot listen on %s:%d: %s\n", host, (int)port,
             strerror(errno));
+    mn_fk_rules_free(srv.rules);
+    if(srv.rec)
+      fclose(srv.rec);
     return 2;
   }
   srv.epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -386,6 +386,10 @@ mn_fk_rules *mn_fk_rules_load(const char *path, char **err)
   json_error_t je;
   json_t *j = json_load_file(path, 0, &je);
   if(!j) {
+    if(je.line < 1) {   /* could not be read at all */
+      *err = errf("%s: %s", path, je.text);
+      return NULL;
+    }
     char pos[32];
     snprintf(pos, sizeof pos, "line %d", je.line);
     char *a = errf("%s: %s", path, pos);
