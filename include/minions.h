@@ -188,7 +188,8 @@ typedef struct mn_run_opts {
   const char *log_dir;       /* NULL: $MINIONS_LOG_DIR, else ./minions_logs */
   const char *prices_path;   /* price table (JSON); NULL: the shipped one */
   int max_rounds;            /* Minion/MinionS rounds; default 3 */
-  int stream;                /* 1: stream replies (SSE/NDJSON), 0: whole bodies */
+  int stream;                /* 1: stream replies (SSE/NDJSON); 0 (default):
+                                whole bodies, which every server supports */
   double local_temperature;  /* default 0.0 */
   double remote_temperature; /* default 0.0 */
   int local_max_tokens;      /* default 2048 */
@@ -219,7 +220,7 @@ typedef struct mn_run_opts {
 } mn_run_opts;
 
 /* C99 designated initialisers: fields not named are 0/NULL. */
-#define MN_RUN_OPTS_INIT { .max_rounds = 3, .stream = 1, \
+#define MN_RUN_OPTS_INIT { .max_rounds = 3, .stream = 0, \
   .local_temperature = 0.0, .remote_temperature = 0.0, \
   .local_max_tokens = 2048, .remote_max_tokens = 4096, \
   .connect_timeout_ms = 10000, .request_timeout_ms = 600000, \

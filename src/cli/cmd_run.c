@@ -85,7 +85,11 @@ static const char run_help[] =
 "  --embed-url URL       its base URL (default: the first --local-url)\n"
 "  --local-max-tokens N  reply cap of the local model (default 2048)\n"
 "  --remote-max-tokens N reply cap of the remote model (default 4096)\n"
-"  --no-stream           ask for whole replies instead of streams\n"
+"  --stream              ask for streamed replies (SSE, NDJSON): progress is\n"
+"                        seen as it comes and a stalled server is noticed by\n"
+"                        --idle-timeout; default: whole replies\n"
+"  --idle-timeout S      with --stream, give up on a reply when no byte came\n"
+"                        for S seconds (default 120)\n"
 "  --timeout SECONDS     limit on one request (default 600)\n"
 "  --connect-timeout S   limit on connecting (default 10)\n"
 "  --retries N           retries on 429/5xx/network errors (default 4)\n"
@@ -210,8 +214,13 @@ static int parse(run_cli *c, int argc, char **argv)
       c->quiet = 1;
     } else if(!strcmp(f, "--verbose")) {
       c->verbose = 1;
+    } else if(!strcmp(f, "--stream")) {
+      c->o.stream = 1;
     } else if(!strcmp(f, "--no-stream")) {
       c->o.stream = 0;
+    } else if(!strcmp(f, "--idle-timeout")) {
+      VALUE(); if(cli_double(f, v, 0.001, 86400, &d)) return CLI_USAGE;
+      c->o.idle_timeout_ms = (long)(d * 1000);
     } else if(!strcmp(f, "--privacy")) {
       c->o.privacy = 1;
     } else if(!strcmp(f, "--max-rounds")) {

@@ -223,7 +223,9 @@ int mn_run_new(mn_run **out, const mn_run_opts *opts)
   mn_http_opts ho = MN_HTTP_OPTS_INIT;
   ho.connect_timeout_ms = run->opts.connect_timeout_ms;
   ho.request_timeout_ms = run->opts.request_timeout_ms;
-  ho.idle_timeout_ms = run->opts.idle_timeout_ms;
+  /* a whole reply sends no byte until it is complete: only a stream can be
+   * watched for silence */
+  ho.idle_timeout_ms = run->opts.stream ? run->opts.idle_timeout_ms : run->opts.request_timeout_ms;
   ho.max_retries = run->opts.max_retries;
   if((rc = mn_http_new(&run->http, &ho)) != MN_OK)
     return mn_run_fail(run, rc, "cannot start the HTTP transport");

@@ -36,8 +36,8 @@ no_key() { # the API key appears nowhere we write
 }
 last_request() { tail -n 1 "$1"; }
 
-# --- remote-only over openai-compatible, streamed (the default) ---------------
-run_case oa --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL"
+# --- remote-only over openai-compatible, streamed ----------------------------------
+run_case oa --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL" --stream
 check "remote-only openai-compatible answers" answered oa
 check "remote-only openai-compatible: key not in output or log" no_key oa
 last_request "$REMOTE_REC" >"$T/oa.req"
@@ -74,10 +74,10 @@ timeout 20 "$MN_BIN" run --protocol remote-only --remote openai-compatible:fake 
 check "a bad price table: one-line error naming the file" \
   bash -c "[ $rc != 0 ] && [ \$(wc -l <'$T/badprices.err') = 1 ] && grep -q badprices.json '$T/badprices.err'"
 
-# --- same, whole replies ----------------------------------------------------------
-run_case oa_plain --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL" --no-stream
-check "remote-only openai-compatible --no-stream answers" answered oa_plain
-check "openai --no-stream sends stream false or none" \
+# --- same, whole replies (the default) ----------------------------------------------------------
+run_case oa_plain --protocol remote-only --remote openai-compatible:fake --remote-url "$REMOTE_URL"
+check "remote-only openai-compatible (whole replies) answers" answered oa_plain
+check "openai whole replies: stream false or absent" \
   jq -e '(.body.stream // false) == false' <(last_request "$REMOTE_REC")
 
 # --- remote-only over anthropic ----------------------------------------------------
@@ -90,14 +90,23 @@ check "anthropic: /v1/messages, x-api-key, anthropic-version, top-level system, 
     and (.body.system | type == "string" and length > 0) and (.body.max_tokens > 0)
     and ([.body.messages[].role] | index("system") == null)' "$T/an.req"
 
+run_case an_s --protocol remote-only --remote anthropic:fake --remote-url "$REMOTE_URL" --stream
+check "remote-only anthropic --stream answers" answered an_s
+check "anthropic --stream asks for SSE" jq -e '.body.stream == true' <(last_request "$REMOTE_REC")
+
 # --- remote-only over gemini ---------------------------------------------------------
 run_case ge --protocol remote-only --remote gemini:fake --remote-url "$REMOTE_URL"
 check "remote-only gemini answers" answered ge
 check "remote-only gemini: key not in output or log" no_key ge
 last_request "$REMOTE_REC" >"$T/ge.req"
 check "gemini: generateContent path, key in x-goog-api-key, not in the URL" \
-  jq -e '(.path | test("^/v1beta/models/fake:(stream)?[gG]enerateContent$")) and (.headers["x-goog-api-key"] | length > 0)
+  jq -e '.path == "/v1beta/models/fake:generateContent" and (.headers["x-goog-api-key"] | length > 0)
     and ((.query // "") | test("key=") | not) and (.body.contents | length) >= 1' "$T/ge.req"
+
+run_case ge_s --protocol remote-only --remote gemini:fake --remote-url "$REMOTE_URL" --stream
+check "remote-only gemini --stream answers" answered ge_s
+check "gemini --stream uses streamGenerateContent?alt=sse" \
+  jq -e '.path == "/v1beta/models/fake:streamGenerateContent" and .query == "alt=sse"' <(last_request "$REMOTE_REC")
 
 # --- local-only over ollama ------------------------------------------------------------
 run_case ol --protocol local-only --local ollama:fake --local-url "$LOCAL_URL"
@@ -108,6 +117,9 @@ check "ollama: /api/chat with num_ctx sized to the document" \
 check "the key really was required: a wrong one is refused with one line" \
   bash -c "OPENAI_COMPATIBLE_API_KEY=wrong-key timeout 60 '$MN_BIN' run --protocol remote-only --remote openai-compatible:fake \
     --remote-url '$REMOTE_URL' --context '$DOC' --task x >/dev/null 2>'$T/wrongkey.err'; [ \$? = 1 ] && [ \$(wc -l <'$T/wrongkey.err') = 1 ]"
+check "ollama whole replies: stream false sent explicitly" jq -e '.body.stream == false' "$T/ol.req"
+run_case ol_s --protocol local-only --local ollama:fake --local-url "$LOCAL_URL" --stream
+check "local-only ollama --stream (NDJSON) answers" answered ol_s
 check "local-only: usage on the local side only" \
   jq -e '.usage.local.prompt_tokens > 0 and .usage.remote.prompt_tokens == 0 and .cost_usd == 0' "$T/ol.out"
 
