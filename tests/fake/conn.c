@@ -415,9 +415,16 @@ static void play(mn_fk_server *s, mn_fk_conn *c, double now)
   }
 }
 
+static void http_fail(mn_fk_server *s, mn_fk_conn *c, int status,
+                      const char *msg);
+
 /* Start the plan of a request just read. */
 static void start_plan(mn_fk_server *s, mn_fk_conn *c)
 {
+  if(c->plan.n == 0) {   /* cannot happen; never leave a client hanging */
+    http_fail(s, c, 500, "fakellm: empty reply plan");
+    return;
+  }
   c->active = 1;
   c->step = 0;
   if(c->plan.model) {
@@ -454,6 +461,7 @@ static void http_fail(mn_fk_server *s, mn_fk_conn *c, int status,
   req.path = (char *)"/";
   req.query = (char *)"";
   req.method = (char *)"GET";
+  req.http10 = 1;   /* makes the reply say "connection: close" */
   mn_fk_plan_free(&c->plan);
   mn_fk_render_path_error(&c->plan, &req, status, msg);
   /* the step was made with DONE; a broken request ends the connection */
