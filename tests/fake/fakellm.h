@@ -215,15 +215,15 @@ void mn_fk_render_error(mn_fk_plan *plan, const mn_fk_req *req,
 /* Error format for a path that is not a model route. */
 void mn_fk_render_path_error(mn_fk_plan *plan, const mn_fk_req *req,
                              int status, const char *msg);
-/* A complete reply with a body (sent at `at`, flags added). */
+/* A complete reply with a body, one step at `at` with exactly `flags`. */
 void mn_fk_render_simple(mn_fk_plan *plan, const mn_fk_req *req, int status,
                          const char *ctype, const char *extra_headers,
                          const char *body, size_t len, double at,
                          unsigned flags);
-/* Error bodies only: status reason phrase. */
+/* The reason phrase of a status line ("Too Many Requests"). */
 const char *mn_fk_reason(int status);
 
-/* Reply-shaping details shared by route.c and render.c. */
+/* "openai", "ollama", "anthropic", "gemini", "embed". */
 const char *mn_fk_route_name(mn_fk_route r);
 
 /* ---- the server ------------------------------------------------------ */
