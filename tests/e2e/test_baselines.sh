@@ -58,6 +58,14 @@ check "run log has the reference fields" \
     and (.conversation[0].prompt | contains("ZEBRA-4417")) and (.usage.remote.prompt_tokens > 0)
     and (.timing | has("overhead_time")) and .protocol == "remote-only" and .models.remote == "openai-compatible:fake"' "$T/oa.log.json"
 
+# --- a server that ignores "stream": true and sends one JSON body --------------------
+for wire in openai-compatible ollama anthropic; do
+  curl -s -X POST "$REMOTE_URL/_fake/rules" -H "Authorization: Bearer $KEY" -d '[{"when": {"stream": true}, "times": 1,
+    "ignore_stream": true, "reply": "Whole body: the code is ZEBRA-4417."}]' >/dev/null
+  run_case "ign_$wire" --protocol remote-only --remote "$wire:fake" --remote-url "$REMOTE_URL" --stream
+  check "$wire --stream against a server answering with one JSON body still answers" answered "ign_$wire"
+done
+
 # --- cost from a price table given with --prices ---------------------------------
 cat >"$T/prices.json" <<'JSON'
 {"as_of": "2025-01-01", "models": {"openai-compatible:fake": {"input": 2.5, "cached_input": 1.25, "output": 10.0}}}

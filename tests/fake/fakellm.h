@@ -176,6 +176,7 @@ typedef struct mn_fk_answer {
   double stall_s;      /* < 0: until the client goes away */
   double delay_s;      /* extra service time */
   int rule;            /* index of the rule used, -1 for the brain */
+  int ignore_stream;   /* answer with one JSON body even if a stream was asked */
 } mn_fk_answer;
 
 typedef struct mn_fk_rules mn_fk_rules;

@@ -942,7 +942,7 @@ void mn_fk_render_chat(mn_fk_plan *plan, const mn_fk_req *req,
     plan_failure(plan, req, chat->route, ans, e, &extra, x.model);
   else if(ans->fault == MN_FK_F_HUGE)
     plan_huge(plan, &x, e, extra.data);
-  else if(chat->stream)
+  else if(chat->stream && !ans->ignore_stream)
     plan_stream(plan, &x, e, extra.data);
   else {
     char *b = plain_body(&x, ans->text, strlen(ans->text));

@@ -36,6 +36,7 @@ typedef struct rule {
   double retry_after, stall_s, delay_s;
   strlist replies;
   int length;
+  int ignore_stream;
   long u_prompt, u_completion, u_cached;   /* -1: computed */
 } rule;
 
@@ -275,6 +276,10 @@ static char *parse_rule(const json_t *j, rule *r)
     }
     else if(strcmp(k, "replies") == 0)
       bad = !json_is_array(v) || r->replies.n || get_strlist(v, &r->replies);
+    else if(strcmp(k, "ignore_stream") == 0) {
+      bad = !json_is_boolean(v);
+      r->ignore_stream = json_is_true(v);
+    }
     else if(strcmp(k, "finish_reason") == 0) {
       const char *f = json_string_value(v);
       bad = !f || (strcmp(f, "stop") != 0 && strcmp(f, "length") != 0);
@@ -720,6 +725,7 @@ void mn_fk_rules_answer(mn_fk_rules *r, const mn_fk_chat *c, mn_fk_answer *out)
     out->stall_s = hit->stall_s;
     out->delay_s = hit->delay_s;
     out->length = hit->length;
+    out->ignore_stream = hit->ignore_stream;
   }
   if(!out->text)
     out->text = c->route == MN_FK_EMBED ? mn_fk_xstrdup("") : brain(c, x, &f);
