@@ -101,4 +101,10 @@ check "minions --decompose plan answers" answered plan
 check "plan mode ran no code (no code request)" \
   bash -c "! grep -q 'Write a Lua 5.4 program' <(jq -r '.conversation[].prompt // empty' '$T/cwd_plan/run.json')"
 
+minions plan_bm25 --decompose plan --retrieval bm25 --retrieval-k 3 --local openai-compatible:fake \
+  --local-url "$LOCAL_URL"
+check "plan mode with --retrieval bm25 answers" answered plan_bm25
+check "plan mode with --retrieval bm25 reads only the k best chunks" \
+  jq -e '[.conversation[] | select(.job_manifests) | .job_manifests | length] == [3]' "$T/cwd_plan_bm25/run.json"
+
 finish
