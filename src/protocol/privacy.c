@@ -10,6 +10,7 @@
  * pass is linear in the text. */
 #define _GNU_SOURCE  /* memmem */
 #include "protocol/privacy.h"
+#include "protocol/prompts.h"
 
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -2309,20 +2310,6 @@ size_t mn_privacy_name_count(const mn_privacy *p)
 
 /* ---- asking the local model ------------------------------------------------------------------ */
 
-static const char names_prompt[] =
-  "List the name of every person mentioned in the text below: patients, doctors, "
-  "relatives, anyone. Copy each name exactly as it is written, the fullest form "
-  "the text gives (\"Maria L. Gonzalez\", not \"Maria\"), one entry per person. "
-  "Leave out organisations, places, products, drugs, diseases and placeholders "
-  "such as [PERSON_1].\n"
-  "Reply with only a JSON object: {\"names\": [\"...\", \"...\"]}, or "
-  "{\"names\": []} if there are none.\n\n"
-  "Text:\n<<<\n%s\n>>>";
-
-static const char names_schema[] =
-  "{\"type\":\"object\",\"properties\":{\"names\":{\"type\":\"array\","
-  "\"items\":{\"type\":\"string\"}}},\"required\":[\"names\"]}";
-
 static const char *check_names(const json_t *o)
 {
   const json_t *a = json_object_get(o, "names");
@@ -2410,11 +2397,11 @@ int mn_privacy_find_names(mn_privacy *p, mn_run *run, const char *text)
       free(piece);
       continue;
     }
-    char *prompt = mn_xasprintf(names_prompt, piece);
+    char *prompt = mn_xasprintf(MN_PROMPT_PRIVACY_NAMES, piece);
     mn_chat_msg msg = { "user", prompt };
     json_t *obj = NULL;
     int rc = mn_run_chat_json(run, MN_SIDE_LOCAL, "privacy names", &msg, 1, 0.0,
-                              run->opts.local_max_tokens, names_schema, "person_names",
+                              run->opts.local_max_tokens, MN_SCHEMA_PRIVACY_NAMES, "person_names",
                               check_names, &obj, NULL);
     free(prompt);
     if(rc != MN_OK) {

@@ -235,3 +235,20 @@ const char MN_SCHEMA_MINIONS_SYNTHESIS[] =
   "\"scratchpad\":{\"type\":[\"string\",\"null\"]}},"
   "\"required\":[\"decision\",\"explanation\",\"answer\",\"feedback\",\"scratchpad\"],"
   "\"additionalProperties\":false}";
+
+/* ---- privacy shield -------------------------------------------------------- */
+
+const char MN_PROMPT_PRIVACY_NAMES[] =
+  "List the name of every person mentioned in the text below: patients, doctors, "
+  "relatives, anyone. Copy each name exactly as it is written, the fullest form "
+  "the text gives (\"Maria L. Gonzalez\", not \"Maria\"), one entry per person. "
+  "Leave out organisations, places, products, drugs, diseases and placeholders "
+  "such as [PERSON_1].\n"
+  "Reply with only a JSON object: {\"names\": [\"...\", \"...\"]}, or "
+  "{\"names\": []} if there are none.\n\n"
+  "Text:\n<<<\n%s\n>>>";
+
+const char MN_SCHEMA_PRIVACY_NAMES[] =
+  "{\"type\":\"object\",\"properties\":{\"names\":{\"type\":\"array\","
+  "\"items\":{\"type\":\"string\"}}},\"required\":[\"names\"],"
+  "\"additionalProperties\":false}";

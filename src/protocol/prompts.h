@@ -50,4 +50,8 @@ extern const char MN_PROMPT_MINIONS_SYNTH_DECIDE[];
 extern const char MN_PROMPT_MINIONS_SYNTH_FINAL[];
 extern const char MN_SCHEMA_MINIONS_SYNTHESIS[];
 
+/* Privacy shield: the local model lists person names. printf: %s text */
+extern const char MN_PROMPT_PRIVACY_NAMES[];
+extern const char MN_SCHEMA_PRIVACY_NAMES[];
+
 #endif
