@@ -56,6 +56,12 @@ int mn_utf8_valid(const char *s, size_t len)
   size_t i = 0;
   uint32_t cp;
   while(i < len) {
+    /* ASCII eight bytes at a time: prompts and replies are mostly ASCII */
+    uint64_t w;
+    if(len - i >= 8 && (memcpy(&w, p + i, 8), !(w & 0x8080808080808080ULL))) {
+      i += 8;
+      continue;
+    }
     size_t l = utf8_seq(p + i, len - i, &cp);
     if(!l)
       return 0;
@@ -699,4 +705,573 @@ json_t *mn_json_parse_lenient(const char *text, size_t len, char **errmsg)
     break;
   }
   return NULL;
+}
+
+/* ---- Skimming ------------------------------------------------------------- */
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* 1 if one of the 8 bytes at p is a control character, '"' or '\\' (or,
+ * with high set, 0x80 or above): eight ordinary bytes are skipped at once. */
+static int word_special(const unsigned char *p, int high)
+{
+  uint64_t w, q, b;
+  memcpy(&w, p, 8);
+  q = w ^ (ONES * '"');
+  b = w ^ (ONES * '\\');
+  uint64_t hit = ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b);
+  return ((hit & HIGHS) | (high ? w & HIGHS : 0)) != 0;
+}
+
+#define SKIM_MAX_PATHS 16
+#define SKIM_MAX_SEGS 8
+#define SKIM_MAX_DEPTH 32
+
+typedef struct skim_path {
+  const char *seg[SKIM_MAX_SEGS];
+  size_t seglen[SKIM_MAX_SEGS];
+  long idx[SKIM_MAX_SEGS];          /* the segment as an array index, -1 if none */
+  size_t n;
+  unsigned char hits[SKIM_MAX_SEGS]; /* keys matched at each depth */
+} skim_path;
+
+typedef struct skim {
+  const unsigned char *p, *end;
+  skim_path path[SKIM_MAX_PATHS];
+  size_t n_paths;
+  mn_json_span *out;
+} skim;
+
+static void skim_ws(skim *s)
+{
+  while(s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+    s->p++;
+}
+
+/* At the opening quote; leaves p past the closing one. Refuses what jansson
+ * would refuse (control characters, bad escapes, lone surrogates, bad UTF-8)
+ * and \u0000, which jansson keeps but C strings cannot. */
+static int skim_string(skim *s, int *escaped)
+{
+  s->p++;
+  while(s->p < s->end) {
+    if(s->end - s->p >= 8 && !word_special(s->p, 1)) {
+      s->p += 8;
+      continue;
+    }
+    unsigned char c = *s->p;
+    if(c == '"') {
+      s->p++;
+      return 0;
+    }
+    if(c < 0x20)
+      return -1;
+    if(c >= 0x80) {
+      uint32_t cp;
+      size_t l = utf8_seq(s->p, (size_t)(s->end - s->p), &cp);
+      if(!l)
+        return -1;
+      s->p += l;
+      continue;
+    }
+    if(c != '\\') {
+      s->p++;
+      continue;
+    }
+    *escaped = 1;
+    if(s->end - s->p < 2)
+      return -1;
+    c = s->p[1];
+    if(c != 'u') {
+      if(!strchr("\"\\/bfnrt", c) || !c)
+        return -1;
+      s->p += 2;
+      continue;
+    }
+    uint32_t u, lo;
+    if(s->end - s->p < 6 || !hex4(s->p + 2, &u) || u == 0 || (u >= 0xDC00 && u <= 0xDFFF))
+      return -1;
+    s->p += 6;
+    if(u >= 0xD800 && u <= 0xDBFF) {
+      if(s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' || !hex4(s->p + 2, &lo) ||
+         lo < 0xDC00 || lo > 0xDFFF)
+        return -1;
+      s->p += 6;
+    }
+  }
+  return -1;
+}
+
+/* Numbers jansson might reject as out of range (exponents, many digits)
+ * are left to it. */
+static int skim_number(skim *s)
+{
+  const unsigned char *q = s->p, *e = s->end;
+  size_t digits = 0;
+  if(q < e && *q == '-')
+    q++;
+  if(q < e && *q == '0') {
+    q++;
+    digits++;
+  }
+  else if(q < e && *q >= '1' && *q <= '9') {
+    while(q < e && *q >= '0' && *q <= '9') {
+      q++;
+      digits++;
+    }
+  }
+  else
+    return -1;
+  if(q < e && *q == '.') {
+    q++;
+    if(q >= e || *q < '0' || *q > '9')
+      return -1;
+    while(q < e && *q >= '0' && *q <= '9') {
+      q++;
+      digits++;
+    }
+  }
+  if((q < e && (*q == 'e' || *q == 'E')) || digits > 15)
+    return -1;
+  s->p = q;
+  return 0;
+}
+
+static int skim_word(skim *s, const char *w, size_t n)
+{
+  if((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0)
+    return -1;
+  s->p += n;
+  return 0;
+}
+
+/* Paths in `mask` match the position's first `depth` segments. */
+static int skim_value(skim *s, int depth, unsigned mask)
+{
+  if(s->p >= s->end || depth > SKIM_MAX_DEPTH)
+    return -1;
+  const unsigned char *start = s->p;
+  int type, rc = 0;
+  switch(*s->p) {
+  case '{':
+    type = MN_JSPAN_OBJECT;
+    s->p++;
+    skim_ws(s);
+    if(s->p < s->end && *s->p == '}') {
+      s->p++;
+      break;
+    }
+    for(;;) {
+      if(s->p >= s->end || *s->p != '"')
+        return -1;
+      const unsigned char *k = s->p + 1;
+      int escaped = 0;
+      if(skim_string(s, &escaped) || escaped)
+        return -1;   /* a key with escapes could spell a path: let jansson decode it */
+      size_t klen = (size_t)(s->p - 1 - k);
+      unsigned sub = 0;
+      for(size_t i = 0; i < s->n_paths; i++) {
+        skim_path *pt = &s->path[i];
+        if(!(mask & (1u << i)) || pt->n <= (size_t)depth || pt->seglen[depth] != klen ||
+           memcmp(pt->seg[depth], k, klen) != 0)
+          continue;
+        if(++pt->hits[depth] > 1)
+          return -1;  /* a repeated key: jansson keeps the last one */
+        sub |= 1u << i;
+      }
+      skim_ws(s);
+      if(s->p >= s->end || *s->p != ':')
+        return -1;
+      s->p++;
+      skim_ws(s);
+      if(skim_value(s, depth + 1, sub))
+        return -1;
+      skim_ws(s);
+      if(s->p < s->end && *s->p == ',') {
+        s->p++;
+        skim_ws(s);
+        continue;
+      }
+      if(s->p < s->end && *s->p == '}') {
+        s->p++;
+        break;
+      }
+      return -1;
+    }
+    break;
+  case '[':
+    type = MN_JSPAN_ARRAY;
+    s->p++;
+    skim_ws(s);
+    if(s->p < s->end && *s->p == ']') {
+      s->p++;
+      break;
+    }
+    for(long idx = 0;; idx++) {
+      unsigned sub = 0;
+      for(size_t i = 0; i < s->n_paths; i++)
+        if((mask & (1u << i)) && s->path[i].n > (size_t)depth && s->path[i].idx[depth] == idx)
+          sub |= 1u << i;
+      if(skim_value(s, depth + 1, sub))
+        return -1;
+      skim_ws(s);
+      if(s->p < s->end && *s->p == ',') {
+        s->p++;
+        skim_ws(s);
+        continue;
+      }
+      if(s->p < s->end && *s->p == ']') {
+        s->p++;
+        break;
+      }
+      return -1;
+    }
+    break;
+  case '"': {
+    int escaped = 0;
+    type = MN_JSPAN_STRING;
+    rc = skim_string(s, &escaped);
+    break;
+  }
+  case 't':
+    type = MN_JSPAN_TRUE;
+    rc = skim_word(s, "true", 4);
+    break;
+  case 'f':
+    type = MN_JSPAN_FALSE;
+    rc = skim_word(s, "false", 5);
+    break;
+  case 'n':
+    type = MN_JSPAN_NULL;
+    rc = skim_word(s, "null", 4);
+    break;
+  default:
+    type = MN_JSPAN_NUMBER;
+    rc = skim_number(s);
+    break;
+  }
+  if(rc)
+    return -1;
+  for(size_t i = 0; i < s->n_paths; i++) {
+    if((mask & (1u << i)) && s->path[i].n == (size_t)depth) {
+      mn_json_span *o = &s->out[i];
+      o->type = type;
+      o->p = (const char *)start;
+      o->len = (size_t)(s->p - start);
+      if(type == MN_JSPAN_STRING) {  /* between the quotes */
+        o->p++;
+        o->len -= 2;
+      }
+    }
+  }
+  return 0;
+}
+
+int mn_json_skim(const char *text, size_t len, const char *const *paths, size_t n_paths,
+                 mn_json_span *out)
+{
+  skim s;
+  if(n_paths > SKIM_MAX_PATHS)
+    return -1;
+  memset(&s, 0, sizeof s);
+  s.p = (const unsigned char *)text;
+  s.end = s.p + len;
+  s.n_paths = n_paths;
+  s.out = out;
+  for(size_t i = 0; i < n_paths; i++) {
+    out[i] = (mn_json_span){ MN_JSPAN_NONE, NULL, 0 };
+    skim_path *pt = &s.path[i];
+    const char *p = paths[i];
+    while(*p) {
+      if(pt->n == SKIM_MAX_SEGS)
+        return -1;
+      const char *dot = strchr(p, '.');
+      size_t n = dot ? (size_t)(dot - p) : strlen(p);
+      long idx = n > 0 && n <= 9 ? 0 : -1;
+      for(size_t k = 0; k < n && idx >= 0; k++)
+        idx = p[k] >= '0' && p[k] <= '9' ? idx * 10 + (p[k] - '0') : -1;
+      pt->seg[pt->n] = p;
+      pt->seglen[pt->n] = n;
+      pt->idx[pt->n] = idx;
+      pt->n++;
+      p += n;
+      if(*p == '.')
+        p++;
+    }
+  }
+  skim_ws(&s);
+  /* jansson takes only an object or an array at the top */
+  if(s.p >= s.end || (*s.p != '{' && *s.p != '['))
+    return -1;
+  if(skim_value(&s, 0, (1u << n_paths) - 1))
+    return -1;
+  skim_ws(&s);
+  return s.p == s.end ? 0 : -1;
+}
+
+int mn_json_span_append(const mn_json_span *sp, mn_buf *b)
+{
+  const char *p = sp->p, *end = sp->p + sp->len;
+  while(p < end) {
+    const char *bs = memchr(p, '\\', (size_t)(end - p));
+    size_t run = (size_t)((bs ? bs : end) - p);
+    if(run && mn_buf_append(b, p, run))
+      return -1;
+    if(!bs)
+      break;
+    /* mn_json_skim checked every escape */
+    char c = bs[1];
+    p = bs + 2;
+    if(c == 'u') {
+      uint32_t u, lo;
+      hex4((const unsigned char *)p, &u);
+      p += 4;
+      if(u >= 0xD800 && u <= 0xDBFF) {
+        hex4((const unsigned char *)p + 2, &lo);
+        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+        p += 6;
+      }
+      size_t before = b->len;
+      put_utf8(b, u);
+      if(b->len == before)
+        return -1;
+      continue;
+    }
+    char e = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r'
+           : c == 't' ? '\t' : c;
+    if(mn_buf_putc(b, e))
+      return -1;
+  }
+  return 0;
+}
+
+/* ---- Writing -------------------------------------------------------------- */
+
+/* Output is staged in a small array and appended to the mn_buf in blocks:
+ * a 10-K chunk has a newline every line, and an mn_buf_append per escape
+ * cost more than the escaping. */
+typedef struct jw {
+  mn_buf *b;
+  int compact, indent, precision;
+  int err;                   /* the buffer's cap was reached */
+  size_t n;
+  char stage[4096];
+} jw;
+
+static void jw_flush(jw *w)
+{
+  if(w->n && !w->err && mn_buf_append(w->b, w->stage, w->n))
+    w->err = 1;
+  w->n = 0;
+}
+
+static void jw_put(jw *w, const char *p, size_t n)
+{
+  if(w->n + n > sizeof w->stage) {
+    jw_flush(w);
+    if(n > sizeof w->stage) {
+      if(!w->err && mn_buf_append(w->b, p, n))
+        w->err = 1;
+      return;
+    }
+  }
+  memcpy(w->stage + w->n, p, n);
+  w->n += n;
+}
+
+static void jw_putc(jw *w, char c)
+{
+  if(w->n == sizeof w->stage)
+    jw_flush(w);
+  w->stage[w->n++] = c;
+}
+
+/* As jansson's dump_string: short escapes, \u00XX for other control
+ * characters, everything else (UTF-8 included) as it is, copied in runs. */
+static void write_string(jw *w, const char *s, size_t n)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  jw_putc(w, '"');
+  size_t run = 0;
+  for(size_t i = 0; i < n; i++) {
+    while(n - i >= 8 && !word_special((const unsigned char *)s + i, 0))
+      i += 8;
+    if(i == n)
+      break;
+    unsigned char c = (unsigned char)s[i];
+    if(c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    jw_put(w, s + run, i - run);
+    run = i + 1;
+    char e[6] = { '\\', 0, 0, 0, 0, 0 };
+    size_t el = 2;
+    switch(c) {
+    case '"': e[1] = '"'; break;
+    case '\\': e[1] = '\\'; break;
+    case '\b': e[1] = 'b'; break;
+    case '\f': e[1] = 'f'; break;
+    case '\n': e[1] = 'n'; break;
+    case '\r': e[1] = 'r'; break;
+    case '\t': e[1] = 't'; break;
+    default:
+      memcpy(e + 1, "u00", 3);
+      e[4] = hex[c >> 4];
+      e[5] = hex[c & 15];
+      el = 6;
+    }
+    jw_put(w, e, el);
+  }
+  jw_put(w, s + run, n - run);
+  jw_putc(w, '"');
+}
+
+/* As jansson's jsonp_dtostr: %.*g, a ".0" when it would read back as an
+ * integer, no '+' or leading zeros in the exponent. */
+static int write_real(jw *w, double d)
+{
+  char t[64];
+  if(!isfinite(d))
+    return -1;
+  int n = snprintf(t, sizeof t - 3, "%.*g", w->precision ? w->precision : 17, d);
+  if(n < 0 || (size_t)n >= sizeof t - 3)
+    return -1;
+  for(char *p = t; *p; p++)
+    if(*p == ',')
+      *p = '.';   /* a locale's decimal comma */
+  if(!strchr(t, '.') && !strchr(t, 'e')) {
+    memcpy(t + n, ".0", 3);
+    n += 2;
+  }
+  char *e = strchr(t, 'e');
+  if(e) {
+    char *start = e + 1, *end = e + 2;
+    if(*start == '-')
+      start++;
+    while(*end == '0')
+      end++;
+    if(end != start) {
+      memmove(start, end, strlen(end) + 1);
+      n = (int)strlen(t);
+    }
+  }
+  jw_put(w, t, (size_t)n);
+  return 0;
+}
+
+/* As jansson's dump_indent: a newline and depth*indent spaces, else one
+ * space unless compact (`space` set) or nothing. */
+static void write_gap(jw *w, int depth, int space)
+{
+  if(w->indent > 0) {
+    jw_putc(w, '\n');
+    for(int i = 0; i < depth * w->indent; i++)
+      jw_putc(w, ' ');
+  }
+  else if(space && !w->compact)
+    jw_putc(w, ' ');
+}
+
+static int write_value(jw *w, const json_t *v, int depth)
+{
+  if(!v || depth > 2048)
+    return -1;
+  char t[32];
+  switch(json_typeof(v)) {
+  case JSON_OBJECT: {
+    const char *key;
+    json_t *m;
+    int first = 1;
+    jw_putc(w, '{');
+    if(json_object_size(v) == 0) {
+      jw_putc(w, '}');
+      return 0;
+    }
+    write_gap(w, depth + 1, 0);
+    json_object_foreach((json_t *)v, key, m) {
+      if(!first) {
+        jw_putc(w, ',');
+        write_gap(w, depth + 1, 1);
+      }
+      write_string(w, key, strlen(key));
+      jw_put(w, w->compact ? ":" : ": ", w->compact ? 1 : 2);
+      if(write_value(w, m, depth + 1))
+        return -1;
+      first = 0;
+    }
+    write_gap(w, depth, 0);
+    jw_putc(w, '}');
+    return 0;
+  }
+  case JSON_ARRAY:
+    jw_putc(w, '[');
+    if(json_array_size(v) == 0) {
+      jw_putc(w, ']');
+      return 0;
+    }
+    write_gap(w, depth + 1, 0);
+    for(size_t i = 0; i < json_array_size(v); i++) {
+      if(i) {
+        jw_putc(w, ',');
+        write_gap(w, depth + 1, 1);
+      }
+      if(write_value(w, json_array_get(v, i), depth + 1))
+        return -1;
+    }
+    write_gap(w, depth, 0);
+    jw_putc(w, ']');
+    return 0;
+  case JSON_STRING:
+    write_string(w, json_string_value(v), json_string_length(v));
+    return 0;
+  case JSON_INTEGER:
+    snprintf(t, sizeof t, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    jw_put(w, t, strlen(t));
+    return 0;
+  case JSON_REAL:
+    return write_real(w, json_real_value(v));
+  case JSON_TRUE:
+    jw_put(w, "true", 4);
+    return 0;
+  case JSON_FALSE:
+    jw_put(w, "false", 5);
+    return 0;
+  case JSON_NULL:
+    jw_put(w, "null", 4);
+    return 0;
+  }
+  return -1;
+}
+
+int mn_json_write(mn_buf *b, const json_t *v, size_t flags)
+{
+  if(flags & ~(size_t)(JSON_COMPACT | JSON_MAX_INDENT | JSON_REAL_PRECISION(31)))
+    return -1;
+  jw *w = mn_xmalloc(sizeof *w);
+  w->b = b;
+  w->compact = (flags & JSON_COMPACT) != 0;
+  w->indent = (int)(flags & JSON_MAX_INDENT);
+  w->precision = (int)((flags / JSON_REAL_PRECISION(1)) & 31);
+  w->err = 0;
+  w->n = 0;
+  int rc = write_value(w, v, 0);
+  jw_flush(w);
+  rc = rc || w->err ? -1 : 0;
+  free(w);
+  return rc;
+}
+
+uint64_t mn_json_span_u64(const mn_json_span *sp)
+{
+  char t[40];
+  if(sp->type != MN_JSPAN_NUMBER || sp->len >= sizeof t)
+    return 0;
+  memcpy(t, sp->p, sp->len);
+  t[sp->len] = '\0';
+  if(strchr(t, '.')) {  /* a real, as mn_json_path_u64 takes one */
+    double d = strtod(t, NULL);
+    return (d > 0 && d < 1.8e19) ? (uint64_t)d : 0;
+  }
+  long long v = strtoll(t, NULL, 10);
+  return v > 0 ? (uint64_t)v : 0;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
+
 /* Largest model output mn_json_parse_lenient() looks at. */
 #define MN_JSON_LENIENT_MAX ((size_t)1 << 20)
 /* Deepest nesting of objects and arrays accepted (both parsers). */
@@ -46,6 +48,41 @@ const char *mn_json_path_str(const json_t *root, const char *path);
 /* A non-negative integer at a dotted path; 0 if absent, negative or not a
  * number (reals are truncated). */
 uint64_t mn_json_path_u64(const json_t *root, const char *path);
+
+/* Skimming: the few values a caller needs from a small, hot JSON text (a
+ * streamed token event) without building a tree. Only a fast path: every
+ * text it declines goes to mn_json_loadb, which gives the same values or a
+ * proper error. */
+enum { MN_JSPAN_NONE = 0, MN_JSPAN_NULL, MN_JSPAN_FALSE, MN_JSPAN_TRUE, MN_JSPAN_NUMBER,
+       MN_JSPAN_STRING, MN_JSPAN_ARRAY, MN_JSPAN_OBJECT };
+
+typedef struct mn_json_span {
+  int type;            /* MN_JSPAN_*; NONE when the path is absent */
+  const char *p;       /* the value's bytes inside the text; for strings the
+                          bytes between the quotes, still escaped */
+  size_t len;
+} mn_json_span;
+
+/* Check that text[0..len) is one strict JSON object or array and locate the
+ * values at `paths` (dotted, as mn_json_path; "" is the root; at most 16
+ * paths of 8 parts) into out[i]. Returns 0, or -1 when the text is not
+ * something it vouches for: invalid JSON or UTF-8, a key written with
+ * escapes, a key of one of the paths given twice, nesting deeper than 32,
+ * numbers with an exponent or more than 15 digits, a \u0000 escape. */
+int mn_json_skim(const char *text, size_t len, const char *const *paths, size_t n_paths,
+                 mn_json_span *out);
+/* A number span as mn_json_path_u64 reads the same value; 0 for others. */
+uint64_t mn_json_span_u64(const mn_json_span *span);
+/* Append the decoded text of a string span from mn_json_skim to b; -1 if
+ * that would pass b's cap (b may then hold part of it). */
+int mn_json_span_append(const mn_json_span *span, mn_buf *b);
+
+/* Append the text of v to b, byte for byte what json_dumps(v, flags |
+ * JSON_ENCODE_ANY) writes, but copying strings in runs rather than a code
+ * point at a time (request bodies carry whole chunks, run logs thousands of
+ * them). Flags: JSON_COMPACT, JSON_INDENT(n), JSON_REAL_PRECISION(n); -1 for
+ * others, if b's cap is passed, or if v holds a NaN or an infinity. */
+int mn_json_write(mn_buf *b, const json_t *v, size_t flags);
 
 /* Compact UTF-8 text of `v` (no spaces, keys in insertion order); caller
  * frees with free(). Never NULL: aborts on out-of-memory like mn_xmalloc. */

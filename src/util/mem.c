@@ -1,3 +1,4 @@
+#define _GNU_SOURCE   /* vasprintf */
 #include "util/mem.h"
 
 #include <stdarg.h>
@@ -51,15 +52,14 @@ char *mn_xstrndup(const char *s, size_t n)
 char *mn_xasprintf(const char *fmt, ...)
 {
   va_list ap;
+  char *p;
+  /* one formatting pass, not a sizing pass and then another: prompts
+   * formatted here carry whole chunks */
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vasprintf(&p, fmt, ap);
   va_end(ap);
   if(n < 0)
     die_oom(0);
-  char *p = mn_xmalloc((size_t)n + 1);
-  va_start(ap, fmt);
-  vsnprintf(p, (size_t)n + 1, fmt, ap);
-  va_end(ap);
   return p;
 }
 
