@@ -14,7 +14,7 @@ static json_t *jstr(const char *s)
 {
   size_t n = strlen(s);
   if(mn_utf8_valid(s, n))
-    return json_stringn(s, n);
+    return json_stringn_nocheck(s, n);  /* checked just now: once is enough */
   char *fixed = mn_utf8_repair(s, n, &n);
   json_t *v = json_stringn(fixed, n);
   free(fixed);
@@ -325,14 +325,16 @@ int mn_wire_build(const mn_wire_target *t, const mn_chat_req *req, int stream,
     break;
   }
   json_decref(schema);
-  char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+  /* json_dumps' text, written without its per-code-point string copy */
+  mn_buf text = MN_BUF_INIT(0);
+  int wrc = mn_json_write(&text, body, JSON_COMPACT | JSON_REAL_PRECISION(15));
   json_decref(body);
-  if(!text) {
+  if(wrc) {
+    mn_buf_free(&text);
     *errmsg = mn_xstrdup("could not serialise the chat request");
-    return MN_ENOMEM;
+    return MN_EINVAL;
   }
-  out->body = text;
-  out->body_len = strlen(text);
+  out->body = mn_buf_steal(&text, &out->body_len);
   out->headers = headers_for(t, stream);
   out->stream = stream;
   out->prefill = prefill;
