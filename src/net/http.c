@@ -8,6 +8,12 @@
  * its request to the tail), so the idle timeout is a look at the head, and
  * the heap's top says when the next backoff ends: the loop never scans all
  * requests per event.
+ *
+ * curl is driven through curl_multi_socket_action() on our own epoll set,
+ * so an event costs work on its own connection only. curl_multi_perform()
+ * looks at every transfer on each call; with many slots ending together,
+ * the first freed slot waited until all replies had been read, and the
+ * fan-out lost a slot-time in every wave.
  */
 #include "net/http.h"
 
@@ -20,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +82,11 @@ struct req {
   mn_buf resp;                /* body (NONE mode or non-2xx) */
   mn_sse sse;
   mn_ndjson nd;
+
+  /* set aside by attempt_done until finish_done() */
+  req *dnext;
+  int done_code;
+  char done_why[160];
 };
 
 struct mn_http_endpoint {
@@ -91,7 +104,7 @@ struct mn_http {
   mn_http_opts o;
   atomic_int cancelled;
   int running;
-  int in_curl;                /* inside curl_multi_perform(): no multi calls */
+  int in_curl;                /* inside curl_multi_socket_action(): no multi calls */
   int need_dispatch;          /* a submit happened while in_curl */
   mn_http_endpoint *eps;
   CURL **pool;                /* idle easy handles, reset */
@@ -101,6 +114,11 @@ struct mn_http {
   req *ihead, *itail;         /* in flight, least recent byte first */
   size_t pending;             /* submitted, not completed */
   size_t total_slots;         /* sum of the endpoints' caps */
+  req *dhead, *dtail;         /* ended, done callback not called yet */
+  int started;                /* transfers added since curl last ran */
+  int epfd;                   /* the sockets curl asked us to watch */
+  int wakefd;                 /* eventfd: mn_http_cancel() wakes the loop */
+  double timer_at;            /* when curl wants to be called back; < 0: never */
   unsigned long connects;     /* connections opened */
   uint64_t rng;
 };
@@ -460,8 +478,10 @@ static void start_attempt(req *r)
   r->easy = pool_get(h);
   if(r->easy) {
     set_options(r, r->easy);
-    if(curl_multi_add_handle(h->multi, r->easy) == CURLM_OK)
+    if(curl_multi_add_handle(h->multi, r->easy) == CURLM_OK) {
+      h->started = 1;
       return;
+    }
     curl_easy_cleanup(r->easy);
     r->easy = NULL;
   }
@@ -469,6 +489,8 @@ static void start_attempt(req *r)
   r->ep->inflight--;
   complete(r, MN_ENOMEM, "could not start a transfer");
 }
+
+static void dispatch_all(mn_http *h);
 
 /* Fill the endpoint's free slots from its queue. */
 static void dispatch(mn_http_endpoint *ep)
@@ -621,7 +643,39 @@ static void attempt_done(req *r, CURLcode cc, int idle)
     return;
   }
   dispatch(ep);
-  complete(r, code, why);
+  r->done_code = code;
+  snprintf(r->done_why, sizeof r->done_why, "%s", why);
+  r->dnext = NULL;
+  if(h->dtail)
+    h->dtail->dnext = r;
+  else
+    h->dhead = r;
+  h->dtail = r;
+}
+
+/* Requests are completed one at a time, and only after the transfers that
+ * refill their slots were started: a done callback parses a reply and
+ * builds new requests, and when many slots end together, a slot whose
+ * reply came last would otherwise idle through every earlier callback.
+ * Between two callbacks the loop looks for newly arrived replies first. */
+static void finish_one(mn_http *h)
+{
+  if(h->started) {
+    int still;
+    h->started = 0;
+    h->in_curl = 1;   /* new transfers are due at once: this starts them */
+    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+    h->in_curl = 0;
+    if(h->need_dispatch)
+      dispatch_all(h);
+  }
+  req *r = h->dhead;
+  if(!r)
+    return;
+  h->dhead = r->dnext;
+  if(!h->dhead)
+    h->dtail = NULL;
+  complete(r, r->done_code, r->done_why);
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -659,8 +713,8 @@ static void check_idle(mn_http *h, double now)
     attempt_done(h->ihead, CURLE_OK, 1);
 }
 
-/* Milliseconds until the loop has something of its own to do (curl adds
- * its timers inside curl_multi_poll). */
+/* Milliseconds until the loop has something to do: a backoff ending, an
+ * idle timeout, curl's timer. */
 static int next_wait_ms(mn_http *h, double now)
 {
   double wait = 1.0;
@@ -671,6 +725,8 @@ static int next_wait_ms(mn_http *h, double now)
     if(d < wait)
       wait = d;
   }
+  if(h->timer_at >= 0 && h->timer_at - now < wait)
+    wait = h->timer_at - now;
   if(wait <= 0)
     return 0;
   return (int)ceil(wait * 1000.0);
@@ -679,6 +735,8 @@ static int next_wait_ms(mn_http *h, double now)
 static void cancel_all(mn_http *h)
 {
   req *r;
+  while(h->dhead)   /* these ended before the cancel: their own results */
+    finish_one(h);
   while((r = h->ihead)) {
     detach(r);
     complete(r, MN_ECANCELLED, "cancelled");
@@ -697,30 +755,82 @@ static void dispatch_all(mn_http *h)
     dispatch(ep);
 }
 
+/* curl tells which sockets to watch for what. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+  mn_http *h = userp;
+  if(what == CURL_POLL_REMOVE) {
+    epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);   /* fails if already closed: fine */
+    return 0;
+  }
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+  ev.data.fd = fd;
+  if(epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+    return 0;
+  return errno == ENOENT && epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -1;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+  mn_http *h = userp;
+  h->timer_at = timeout_ms < 0 ? -1 : mn_now() + (double)timeout_ms / 1000.0;
+  return 0;
+}
+
+/* Let curl work on socket fd (CURL_SOCKET_TIMEOUT: on its due timers),
+ * then hand out what finished. */
+static void curl_action(mn_http *h, curl_socket_t fd, int flags)
+{
+  int still;
+  h->in_curl = 1;
+  curl_multi_socket_action(h->multi, fd, flags, &still);
+  h->in_curl = 0;
+  if(h->need_dispatch)
+    dispatch_all(h);
+  drain_messages(h);
+}
+
+#define MAX_EVENTS 64
+
 int mn_http_run(mn_http *h)
 {
   if(!h || h->running)
     return MN_EINVAL;
   h->running = 1;
   dispatch_all(h);
+  struct epoll_event evs[MAX_EVENTS];
   while(h->pending) {
     if(atomic_load(&h->cancelled)) {
       cancel_all(h);
       continue;
     }
-    int still;
-    h->in_curl = 1;
-    curl_multi_perform(h->multi, &still);
-    h->in_curl = 0;
-    if(h->need_dispatch)
-      dispatch_all(h);
-    drain_messages(h);
     double now = mn_now();
+    if(h->timer_at >= 0 && h->timer_at <= now) {
+      h->timer_at = -1;
+      curl_action(h, CURL_SOCKET_TIMEOUT, 0);
+      continue;
+    }
     wake_backoffs(h, now);
     check_idle(h, now);
-    if(!h->pending || atomic_load(&h->cancelled))
+    if(!h->pending || atomic_load(&h->cancelled) || (h->timer_at >= 0 && h->timer_at <= now))
       continue;
-    curl_multi_poll(h->multi, NULL, 0, next_wait_ms(h, now), NULL);
+    int n = epoll_wait(h->epfd, evs, MAX_EVENTS, h->dhead ? 0 : next_wait_ms(h, now));
+    for(int i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      if(fd == h->wakefd) {   /* mn_http_cancel(): the loop's top sees it */
+        uint64_t v;
+        if(read(h->wakefd, &v, sizeof v) < 0) {
+        }
+        continue;
+      }
+      uint32_t e = evs[i].events;
+      int flags = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                  ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+      curl_action(h, fd, flags);
+    }
+    finish_one(h);
   }
   h->running = 0;
   return atomic_load(&h->cancelled) ? MN_ECANCELLED : 0;
@@ -732,7 +842,11 @@ void mn_http_cancel(mn_http *h)
     return;
   int saved = errno;   /* a signal handler must leave errno as it was */
   atomic_store(&h->cancelled, 1);
-  curl_multi_wakeup(h->multi);
+  /* write() is async-signal-safe (curl_multi_wakeup() is not said to be);
+   * it fails only when the counter is full, and then a wake is pending */
+  uint64_t one = 1;
+  if(write(h->wakefd, &one, sizeof one) < 0) {
+  }
   errno = saved;
 }
 
@@ -760,11 +874,29 @@ int mn_http_new(mn_http **out, const mn_http_opts *opts)
   mn_http *h = mn_xcalloc(1, sizeof *h);
   h->o = *opts;
   atomic_init(&h->cancelled, 0);
+  h->timer_at = -1;
   h->multi = curl_multi_init();
-  if(!h->multi) {
+  h->epfd = epoll_create1(EPOLL_CLOEXEC);
+  h->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  struct epoll_event wake;
+  memset(&wake, 0, sizeof wake);
+  wake.events = EPOLLIN;
+  wake.data.fd = h->wakefd;
+  if(!h->multi || h->epfd < 0 || h->wakefd < 0 ||
+     epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->wakefd, &wake) != 0) {
+    if(h->multi)
+      curl_multi_cleanup(h->multi);
+    if(h->epfd >= 0)
+      close(h->epfd);
+    if(h->wakefd >= 0)
+      close(h->wakefd);
     free(h);
     return MN_ENOMEM;
   }
+  curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+  curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
   /* Per-endpoint caps are ours; let curl keep enough idle connections
    * around that a busy endpoint's connections all stay warm. */
   curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 256L);
@@ -801,7 +933,9 @@ void mn_http_free(mn_http *h)
     curl_easy_cleanup(h->pool[i]);
   free(h->pool);
   free(h->heap);
-  curl_multi_cleanup(h->multi);
+  curl_multi_cleanup(h->multi);   /* may still tell on_socket to forget sockets */
+  close(h->epfd);
+  close(h->wakefd);
   free(h);
 }
 
