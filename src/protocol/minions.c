@@ -399,20 +399,35 @@ static int decompose_plan(mn_run *run, const mn_docs *docs, round_state *st, mn_
 
 /* ---- execute ------------------------------------------------------------- */
 
+/* Jobs are handed to the client a window at a time rather than all at
+ * once: every queued request holds its serialised body (chunk and prompt,
+ * twice over), which for thousands of jobs was the round's largest memory
+ * use. Twice the slots keeps every slot busy: a finished request is
+ * replaced from the transport's queue before its callback adds another. */
+#define EXEC_WINDOW_PER_SLOT 2
+
+typedef struct job_call job_call;
+
 typedef struct exec_ctx {
   mn_run *run;
   mn_job_list *jobs;
+  job_call *calls;
+  size_t next;                  /* first job not handed to the client yet */
+  size_t window;                /* jobs handed over and not done, at most */
   size_t done;
   int first_error;
   char *first_error_text;
+  int queue_error;              /* the client refused a job: stop feeding */
+  size_t queue_error_job;
 } exec_ctx;
 
-typedef struct job_call {
+struct job_call {
   exec_ctx *ex;
   mn_job *job;
-} job_call;
+};
 
 static int submit_job(job_call *jc);
+static void feed(exec_ctx *ex);
 
 static void job_done(void *ud, mn_chat_result *res)
 {
@@ -451,6 +466,7 @@ static void job_done(void *ud, mn_chat_result *res)
   mn_event ev = { .type = MN_EVENT_JOBS_PROGRESS, .round = ex->run->rounds, .side = MN_SIDE_LOCAL,
                   .jobs_done = ex->done, .jobs_total = ex->jobs->n };
   mn_run_emit(ex->run, &ev);
+  feed(ex);
 }
 
 static int submit_job(job_call *jc)
@@ -470,36 +486,49 @@ static int submit_job(job_call *jc)
   return rc;
 }
 
+static void feed(exec_ctx *ex)
+{
+  while(!ex->queue_error && ex->next < ex->jobs->n && ex->next - ex->done < ex->window) {
+    job_call *jc = &ex->calls[ex->next];
+    *jc = (job_call){ ex, &ex->jobs->v[ex->next] };
+    int rc = submit_job(jc);
+    if(rc != MN_OK) {
+      ex->queue_error = rc;
+      ex->queue_error_job = ex->next;
+      return;
+    }
+    ex->next++;
+  }
+}
+
 static int execute(mn_run *run, mn_job_list *jobs)
 {
   exec_ctx ex = { .run = run, .jobs = jobs };
-  job_call *calls = mn_xcalloc(jobs->n, sizeof *calls);
+  ex.calls = mn_xcalloc(jobs->n ? jobs->n : 1, sizeof *ex.calls);
+  size_t endpoints = run->opts.n_local_urls ? run->opts.n_local_urls : 1;
+  ex.window = (size_t)run->opts.local_parallel * endpoints * EXEC_WINDOW_PER_SLOT;
   int rc = MN_OK;
   mn_event ev = { .type = MN_EVENT_JOBS_PROGRESS, .round = run->rounds, .side = MN_SIDE_LOCAL,
                   .jobs_done = 0, .jobs_total = jobs->n };
   mn_run_emit(run, &ev);
-  for(size_t i = 0; i < jobs->n; i++) {
-    calls[i] = (job_call){ &ex, &jobs->v[i] };
-    if((rc = submit_job(&calls[i])) != MN_OK) {
-      rc = mn_run_fail(run, rc, "cannot queue local job %zu", i);
-      break;
-    }
-  }
-  double t0 = mn_now();
+  double t0 = mn_now();   /* serialising the jobs is part of the local phase */
+  feed(&ex);
   int hrc = mn_http_run(run->http);
   run->call_time[MN_SIDE_LOCAL] += mn_now() - t0;
   size_t failed = 0;
   for(size_t i = 0; i < jobs->n; i++)
     failed += jobs->v[i].status == MN_JOB_FAILED || jobs->v[i].status == MN_JOB_PENDING;
-  if(rc == MN_OK && (hrc == MN_ECANCELLED || run->cancelled))
+  if(hrc == MN_ECANCELLED || run->cancelled || ex.queue_error == MN_ECANCELLED)
     rc = mn_run_fail(run, MN_ECANCELLED, "cancelled");
-  else if(rc == MN_OK && failed == jobs->n)
+  else if(ex.queue_error)
+    rc = mn_run_fail(run, ex.queue_error, "cannot queue local job %zu", ex.queue_error_job);
+  else if(failed == jobs->n)
     rc = mn_run_fail(run, ex.first_error ? ex.first_error : MN_EMODEL,
                      "every one of the %zu local jobs failed; first error: %s (%s)", jobs->n,
                      ex.first_error_text ? ex.first_error_text : "no usable reply",
                      run->opts.local_spec);
   free(ex.first_error_text);
-  free(calls);
+  free(ex.calls);
   return rc;
 }
 
