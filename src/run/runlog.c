@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/buf.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 struct mn_runlog {
@@ -127,6 +129,33 @@ static int make_parents(const char *path)
   return 0;
 }
 
+/* json_dump_file's text, written by mn_json_write: a MinionS log holds
+ * thousands of chunk previews, which jansson escapes a code point at a
+ * time. */
+static int write_file(const json_t *root, const char *path)
+{
+  mn_buf b = MN_BUF_INIT(0);
+  if(mn_json_write(&b, root, JSON_INDENT(2)) != 0) {
+    mn_buf_free(&b);
+    errno = EINVAL;
+    return -1;
+  }
+  FILE *f = fopen(path, "w");
+  if(!f) {
+    mn_buf_free(&b);
+    return -1;
+  }
+  int ok = fwrite(mn_buf_str(&b), 1, b.len, f) == b.len;
+  int saved = errno;
+  if(fclose(f) != 0 && ok) {
+    ok = 0;
+    saved = errno;
+  }
+  mn_buf_free(&b);
+  errno = saved;
+  return ok ? 0 : -1;
+}
+
 int mn_runlog_write(mn_runlog *log, const char *path, char **errmsg)
 {
   char *tmp = mn_xasprintf("%s.tmp.%ld", path, (long)getpid());
@@ -135,7 +164,7 @@ int mn_runlog_write(mn_runlog *log, const char *path, char **errmsg)
     *errmsg = mn_xasprintf("cannot create the folder of %s: %s", path, strerror(errno));
     goto out;
   }
-  if(json_dump_file(log->root, tmp, JSON_INDENT(2)) != 0) {
+  if(write_file(log->root, tmp) != 0) {
     *errmsg = mn_xasprintf("cannot write run log %s: %s", path, strerror(errno));
     unlink(tmp);
     goto out;
