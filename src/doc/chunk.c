@@ -26,10 +26,12 @@ static int is_ws(unsigned char c)
 }
 
 /* Lead bytes (not 10xxxxxx) in an 8-byte word: 8 minus the bytes whose top
- * bits are 10. */
+ * bits are 10, summed by one multiply (without -mpopcnt, which a portable
+ * build lacks, __builtin_popcountll is a libgcc call). */
 static unsigned word_chars(uint64_t w)
 {
-  return 8u - (unsigned)__builtin_popcountll(w & ~(w << 1) & HI8);
+  uint64_t cont = (w & ~(w << 1) & HI8) >> 7;   /* 1 in each continuation byte */
+  return 8u - (unsigned)((cont * 0x0101010101010101ULL) >> 56);
 }
 
 size_t mn_chunk_count_chars(const char *s, size_t len)
