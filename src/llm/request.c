@@ -21,7 +21,18 @@ static json_t *jstr(const char *s)
   return v;
 }
 
-static int check_req(const mn_chat_req *req, json_t **schema_out, char **errmsg)
+void mn_wire_memo_free(mn_wire_memo *m)
+{
+  if(!m)
+    return;
+  free(m->schema_text);
+  json_decref(m->schema);
+  m->schema_text = NULL;
+  m->schema = NULL;
+}
+
+static int check_req(const mn_chat_req *req, mn_wire_memo *memo, json_t **schema_out,
+                     char **errmsg)
 {
   *schema_out = NULL;
   if(!req || !req->msgs || req->n_msgs == 0) {
@@ -40,6 +51,11 @@ static int check_req(const mn_chat_req *req, json_t **schema_out, char **errmsg)
       return MN_EINVAL;
     }
   }
+  if(req->json_schema && memo && memo->schema_text &&
+     strcmp(memo->schema_text, req->json_schema) == 0) {
+    *schema_out = json_incref(memo->schema);
+    return MN_OK;
+  }
   if(req->json_schema) {
     char *jerr = NULL;
     json_t *s = mn_json_loadb(req->json_schema, strlen(req->json_schema), &jerr);
@@ -51,6 +67,11 @@ static int check_req(const mn_chat_req *req, json_t **schema_out, char **errmsg)
       return MN_EINVAL;
     }
     *schema_out = s;
+    if(memo) {
+      mn_wire_memo_free(memo);
+      memo->schema_text = mn_xstrdup(req->json_schema);
+      memo->schema = json_incref(s);
+    }
   }
   return MN_OK;
 }
@@ -303,10 +324,16 @@ static char **headers_for(const mn_wire_target *t, int stream)
 int mn_wire_build(const mn_wire_target *t, const mn_chat_req *req, int stream,
                   mn_wire_req *out, char **errmsg)
 {
+  return mn_wire_build_memo(t, NULL, req, stream, out, errmsg);
+}
+
+int mn_wire_build_memo(const mn_wire_target *t, mn_wire_memo *memo, const mn_chat_req *req,
+                       int stream, mn_wire_req *out, char **errmsg)
+{
   json_t *schema = NULL, *body = NULL;
   memset(out, 0, sizeof *out);
   *errmsg = NULL;
-  int rc = check_req(req, &schema, errmsg);
+  int rc = check_req(req, memo, &schema, errmsg);
   if(rc)
     return rc;
   int prefill = 0;

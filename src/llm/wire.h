@@ -35,6 +35,17 @@ char *mn_wire_url(const mn_provider *p, const char *model, const char *base,
 
 /* ---- Requests ------------------------------------------------------------ */
 
+/* The last JSON schema parsed for a target, reused while the next request
+ * carries the same text: MinionS sends one schema with thousands of jobs,
+ * and parsing it each time cost a tenth of a round's CPU. Owned by whoever
+ * owns the target; release with mn_wire_memo_free. */
+typedef struct mn_wire_memo {
+  char *schema_text;
+  struct json_t *schema;
+} mn_wire_memo;
+
+void mn_wire_memo_free(mn_wire_memo *m);
+
 typedef struct mn_wire_target {
   const mn_provider *prov;
   const char *model;
@@ -53,6 +64,9 @@ typedef struct mn_wire_req {
  * (no messages, unknown role, schema not JSON). */
 int mn_wire_build(const mn_wire_target *t, const mn_chat_req *req, int stream,
                   mn_wire_req *out, char **errmsg);
+/* The same, reusing and updating `memo` (the client's) for the schema. */
+int mn_wire_build_memo(const mn_wire_target *t, mn_wire_memo *memo, const mn_chat_req *req,
+                       int stream, mn_wire_req *out, char **errmsg);
 void mn_wire_req_free(mn_wire_req *r);
 
 /* Ollama context window for a request: req->num_ctx when > 0, else

@@ -1,5 +1,6 @@
-/* Replies and stream events take a fast path (skimmed, no jansson tree)
- * when they have the usual shape, the full path otherwise. The two must
+/* The llm layer's fast paths. Replies and stream events take a fast path
+ * (skimmed, no jansson tree) when they have the usual shape, the full path
+ * otherwise. The two must
  * agree: each text is fed as it is and, to force the full path, with an
  * extra member whose key is written with an escape (the fast path declines
  * escaped keys); text, finish reason, usage, completeness and errors must
@@ -209,6 +210,42 @@ static void damaged_events_agree(void **state)
   }
 }
 
+/* A client reuses the schema it parsed last: the bodies must be the ones
+ * built without the memo, also when the schema text changes. */
+static void schema_memo_gives_the_same_bodies(void **state)
+{
+  static const char *const schemas[] = {
+    "{\"type\":\"object\",\"properties\":{\"answer\":{\"type\":[\"string\",\"null\"]}}}",
+    "{\"type\":\"object\",\"properties\":{\"answer\":{\"type\":\"string\"}}}",
+    "[not json",
+  };
+  static const char *const provs[] = { "openai", "ollama", "anthropic", "gemini" };
+  for(size_t p = 0; p < 4; p++) {
+    mn_wire_target t = { mn_provider_find(provs[p]), "m", "k" };
+    mn_wire_memo memo = { NULL, NULL };
+    for(int round = 0; round < 7; round++) {
+      const char *schema = schemas[round % 2 == 0 && round < 4 ? 0 : round < 6 ? 1 : 2];
+      mn_chat_msg msgs[] = { { "system", "Be brief." }, { "user", "Say \"hi\"." } };
+      mn_chat_req req = { .msgs = msgs, .n_msgs = 2, .temperature = 0.5, .max_tokens = 64,
+                          .json_schema = schema, .schema_name = "out" };
+      mn_wire_req a, b;
+      char *ea = NULL, *eb = NULL;
+      int ra = mn_wire_build(&t, &req, round % 2, &a, &ea);
+      int rb = mn_wire_build_memo(&t, &memo, &req, round % 2, &b, &eb);
+      assert_int_equal(ra, rb);
+      if(ra == MN_OK)
+        assert_string_equal(a.body, b.body);
+      else
+        assert_string_equal(ea, eb);
+      mn_wire_req_free(&a);
+      mn_wire_req_free(&b);
+      free(ea);
+      free(eb);
+    }
+    mn_wire_memo_free(&memo);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -216,6 +253,7 @@ int main(void)
     cmocka_unit_test(openai_bodies_agree),
     cmocka_unit_test(ollama_agrees),
     cmocka_unit_test(damaged_events_agree),
+    cmocka_unit_test(schema_memo_gives_the_same_bodies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
