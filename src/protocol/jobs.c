@@ -26,14 +26,22 @@ void mn_jobs_add(mn_job_list *l, char *task, char *advice, char *chunk, size_t c
   j->chunk_len = chunk_len;
 }
 
-static uint64_t fnv1a(const char *s, size_t n)
+/* A hash of s[0..n): eight bytes per multiply (a byte at a time, hashing
+ * every chunk of a 13 MB corpus was 5% of a MinionS round's CPU). Equal
+ * texts are still confirmed with memcmp. */
+static uint64_t text_hash(const char *s, size_t n)
 {
-  uint64_t h = 1469598103934665603ULL;
-  for(size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 1099511628211ULL;
+  uint64_t h = 1469598103934665603ULL ^ n;
+  size_t i = 0;
+  for(; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
   }
-  return h;
+  for(; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return h ^ (h >> 32);
 }
 
 /* Give equal texts equal ids, in first-seen order. text_of(j) picks the
@@ -51,7 +59,7 @@ static void assign_ids(mn_job_list *l, int use_chunk)
     mn_job *j = &l->v[i];
     const char *t = use_chunk ? j->chunk : j->task;
     size_t len = use_chunk ? j->chunk_len : strlen(j->task);
-    size_t h = (size_t)fnv1a(t, len) & (cap - 1);
+    size_t h = (size_t)text_hash(t, len) & (cap - 1);
     for(;;) {
       if(slot[h] == SIZE_MAX) {
         slot[h] = i;
