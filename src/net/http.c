@@ -119,6 +119,8 @@ struct mn_http {
   int epfd;                   /* the sockets curl asked us to watch */
   int wakefd;                 /* eventfd: mn_http_cancel() wakes the loop */
   double timer_at;            /* when curl wants to be called back; < 0: never */
+  mn_http_idle_cb idle;       /* work to do before waiting */
+  void *idle_ud;
   unsigned long connects;     /* connections opened */
   uint64_t rng;
 };
@@ -658,17 +660,22 @@ static void attempt_done(req *r, CURLcode cc, int idle)
  * builds new requests, and when many slots end together, a slot whose
  * reply came last would otherwise idle through every earlier callback.
  * Between two callbacks the loop looks for newly arrived replies first. */
+static void kick(mn_http *h)
+{
+  if(!h->started)
+    return;
+  int still;
+  h->started = 0;
+  h->in_curl = 1;   /* new transfers are due at once: this starts them */
+  curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+  h->in_curl = 0;
+  if(h->need_dispatch)
+    dispatch_all(h);
+}
+
 static void finish_one(mn_http *h)
 {
-  if(h->started) {
-    int still;
-    h->started = 0;
-    h->in_curl = 1;   /* new transfers are due at once: this starts them */
-    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &still);
-    h->in_curl = 0;
-    if(h->need_dispatch)
-      dispatch_all(h);
-  }
+  kick(h);
   req *r = h->dhead;
   if(!r)
     return;
@@ -816,7 +823,14 @@ int mn_http_run(mn_http *h)
     check_idle(h, now);
     if(!h->pending || atomic_load(&h->cancelled) || (h->timer_at >= 0 && h->timer_at <= now))
       continue;
-    int n = epoll_wait(h->epfd, evs, MAX_EVENTS, h->dhead ? 0 : next_wait_ms(h, now));
+    int wait = h->dhead ? 0 : next_wait_ms(h, now);
+    int n = epoll_wait(h->epfd, evs, MAX_EVENTS, 0);
+    if(n == 0 && wait > 0) {
+      /* nothing ready: the idle work, else wait */
+      if(h->idle && h->idle(h->idle_ud))
+        continue;
+      n = epoll_wait(h->epfd, evs, MAX_EVENTS, wait);
+    }
     for(int i = 0; i < n; i++) {
       int fd = evs[i].data.fd;
       if(fd == h->wakefd) {   /* mn_http_cancel(): the loop's top sees it */
@@ -829,11 +843,20 @@ int mn_http_run(mn_http *h)
       int flags = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                   ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
       curl_action(h, fd, flags);
+      kick(h);   /* a refill leaves before the next reply is read */
     }
     finish_one(h);
   }
   h->running = 0;
   return atomic_load(&h->cancelled) ? MN_ECANCELLED : 0;
+}
+
+void mn_http_set_idle(mn_http *h, mn_http_idle_cb cb, void *userdata)
+{
+  if(!h)
+    return;
+  h->idle = cb;
+  h->idle_ud = userdata;
 }
 
 void mn_http_cancel(mn_http *h)

@@ -403,7 +403,10 @@ static int decompose_plan(mn_run *run, const mn_docs *docs, round_state *st, mn_
  * once: every queued request holds its serialised body (chunk and prompt,
  * twice over), which for thousands of jobs was the round's largest memory
  * use. Twice the slots keeps every slot busy: a finished request is
- * replaced from the transport's queue before its callback adds another. */
+ * replaced from the transport's queue before its callback adds another.
+ * Only one job per slot is serialised before the transfers start; the
+ * spares are made while the first replies are awaited (the transport's
+ * idle callback), so the first requests leave at once. */
 #define EXEC_WINDOW_PER_SLOT 2
 
 typedef struct job_call job_call;
@@ -513,9 +516,10 @@ static int submit_job(job_call *jc)
   return rc;
 }
 
-static void feed(exec_ctx *ex)
+/* Hand jobs over until `limit` are out and not done (or none is left). */
+static void feed_to(exec_ctx *ex, size_t limit)
 {
-  while(!ex->queue_error && ex->next < ex->jobs->n && ex->next - ex->done < ex->window) {
+  while(!ex->queue_error && ex->next < ex->jobs->n && ex->next - ex->done < limit) {
     job_call *jc = &ex->calls[ex->next];
     *jc = (job_call){ ex, &ex->jobs->v[ex->next] };
     int rc = submit_job(jc);
@@ -526,6 +530,20 @@ static void feed(exec_ctx *ex)
     }
     ex->next++;
   }
+}
+
+static void feed(exec_ctx *ex)
+{
+  feed_to(ex, ex->window);
+}
+
+/* Idle: one more spare, if the window has room. */
+static int feed_idle(void *ud)
+{
+  exec_ctx *ex = ud;
+  size_t before = ex->next;
+  feed_to(ex, ex->next - ex->done < ex->window ? ex->next - ex->done + 1 : 0);
+  return ex->next != before;
 }
 
 static int execute(mn_run *run, mn_job_list *jobs)
@@ -539,8 +557,10 @@ static int execute(mn_run *run, mn_job_list *jobs)
                   .jobs_done = 0, .jobs_total = jobs->n };
   mn_run_emit(run, &ev);
   double t0 = mn_now();   /* serialising the jobs is part of the local phase */
-  feed(&ex);
+  feed_to(&ex, ex.window / EXEC_WINDOW_PER_SLOT);
+  mn_http_set_idle(run->http, feed_idle, &ex);
   int hrc = mn_http_run(run->http);
+  mn_http_set_idle(run->http, NULL, NULL);
   run->call_time[MN_SIDE_LOCAL] += mn_now() - t0;
   size_t failed = 0;
   for(size_t i = 0; i < jobs->n; i++)
