@@ -12,7 +12,7 @@
 
 #include "doc/docs_internal.h"
 #include "doc/pdf.h"
-#include "doc/utf8.h"
+#include "util/utf8.h"
 #include "minions.h"
 #include "util/mem.h"
 
@@ -63,7 +63,7 @@ void mn_docs_set_errmsg(mn_docs *d, const char *fmt, ...)
  * valid UTF-8 on one line. */
 static char *show(const char *path)
 {
-  return mn_doc_utf8_printable(path, strlen(path), NAME_SHOW);
+  return mn_utf8_printable(path, strlen(path), NAME_SHOW);
 }
 
 static int fail(mn_docs *d, int code, const char *path, const char *what)
@@ -246,7 +246,7 @@ static int push_text(mn_docs *d, doclist *l, size_t *pending, const char *name,
 {
   char *text;
   size_t len;
-  if(mn_doc_utf8_repair(raw, raw_len, &text, &len, NULL) != 0) {
+  if(mn_utf8_clean(raw, raw_len, &text, &len, NULL) != 0) {
     if(owned)
       free(raw);
     return fail(d, MN_EPARSE, name, "not UTF-8 text (binary?)");
@@ -260,7 +260,7 @@ static int push_text(mn_docs *d, doclist *l, size_t *pending, const char *name,
     return fail_limit(d, name);
   }
   MN_GROW(l->items, l->cap, l->n + 1);
-  l->items[l->n].name = mn_doc_utf8_printable(name, strlen(name), 3 * strlen(name));
+  l->items[l->n].name = mn_utf8_printable(name, strlen(name), 3 * strlen(name));
   l->items[l->n].text = text;
   l->items[l->n].len = len;
   l->n++;
@@ -401,8 +401,8 @@ static int sniff(const char *path)
     if(end > 0 && buf[end - 1] >= 0xC0)
       end--;
   }
-  mn_doc_utf8_stats st;
-  mn_doc_utf8_scan((const char *)buf, end, &st);
+  mn_utf8_stats st;
+  mn_utf8_scan((const char *)buf, end, &st);
   return st.invalid * 100 < end ? F_TEXT : 0;
 }
 

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "doc/utf8.h"
+#include "util/utf8.h"
 #include "minions.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -45,7 +45,7 @@ int mn_pdf_default_parallel(void)
 
 static char *shown(const char *path)
 {
-  return mn_doc_utf8_printable(path, strlen(path), 300);
+  return mn_utf8_printable(path, strlen(path), 300);
 }
 
 static char *fail_msg(const char *path, const char *fmt, const char *detail)
@@ -160,7 +160,7 @@ static char *err_line(const char *s, size_t n)
   }
   if(!best)
     return mn_xstrdup("no message");
-  return mn_doc_utf8_printable(best, best_len, 200);
+  return mn_utf8_printable(best, best_len, 200);
 }
 
 /* Why a finished child failed, or NULL if it succeeded. */

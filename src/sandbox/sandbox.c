@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doc/utf8.h"
+#include "util/utf8.h"
 #include "minions.h"
 #include "sandbox/sandbox_internal.h"
 #include "util/buf.h"
@@ -100,8 +100,8 @@ static char *clean_utf8(const char *s, size_t len, int controls, size_t *out_len
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0;
   if(!controls) {
-    mn_doc_utf8_stats st;
-    mn_doc_utf8_scan(s, len, &st);
+    mn_utf8_stats st;
+    mn_utf8_scan(s, len, &st);
     if(st.invalid == 0)
       i = len;
   }
@@ -113,7 +113,7 @@ static char *clean_utf8(const char *s, size_t len, int controls, size_t *out_len
       i++;
       continue;
     }
-    size_t k = mn_doc_utf8_seq_len(u + i, len - i);
+    size_t k = mn_utf8_seq_len(u + i, len - i);
     if(!k)
       break;
     i += k;
@@ -137,7 +137,7 @@ static char *clean_utf8(const char *s, size_t len, int controls, size_t *out_len
       i++;
       continue;
     }
-    size_t k = mn_doc_utf8_seq_len(u + i, len - i);
+    size_t k = mn_utf8_seq_len(u + i, len - i);
     if(k) {
       mn_buf_append(&b, s + i, k);
       i += k;
@@ -977,7 +977,7 @@ static char *compose_error(mn_sb *sb, sb_run *r, int status, int *rc)
     *rc = MN_ELIMIT;
     show_where = 1;
   } else if(msg) {
-    char *p = mn_doc_utf8_printable(msg, ml, CAUSE_MAX);
+    char *p = mn_utf8_printable(msg, ml, CAUSE_MAX);
     mn_buf_puts(&m, p);
     free(p);
     if(r->rc)
@@ -991,7 +991,7 @@ static char *compose_error(mn_sb *sb, sb_run *r, int status, int *rc)
    * "program:LINE:" */
   if(sb->where[0] && (show_where || sb->where_lua_frames > 1)) {
     /* function names come from the program: keep them printable */
-    char *w = mn_doc_utf8_printable(sb->where, strlen(sb->where), sizeof sb->where);
+    char *w = mn_utf8_printable(sb->where, strlen(sb->where), sizeof sb->where);
     mn_buf_printf(&m, "\nstack: %s", w);
     free(w);
   }

@@ -8,95 +8,9 @@
 
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 
-/* ---- UTF-8 ---------------------------------------------------------- */
-
-/* Length (1-4) of the valid UTF-8 sequence at s, 0 if s[0] starts none. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp_out)
-{
-  unsigned char c = s[0];
-  uint32_t cp;
-  size_t len;
-  if(c < 0x80) {
-    *cp_out = c;
-    return 1;
-  }
-  if(c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  }
-  else if(c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  }
-  else if(c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  }
-  else
-    return 0;
-  if(n < len)
-    return 0;
-  for(size_t i = 1; i < len; i++) {
-    if((s[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  /* overlong forms, UTF-16 surrogates, past U+10FFFF */
-  if((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-     (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-    return 0;
-  *cp_out = cp;
-  return len;
-}
-
-int mn_utf8_valid(const char *s, size_t len)
-{
-  const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0;
-  uint32_t cp;
-  while(i < len) {
-    /* ASCII eight bytes at a time: prompts and replies are mostly ASCII */
-    uint64_t w;
-    if(len - i >= 8 && (memcpy(&w, p + i, 8), !(w & 0x8080808080808080ULL))) {
-      i += 8;
-      continue;
-    }
-    size_t l = utf8_seq(p + i, len - i, &cp);
-    if(!l)
-      return 0;
-    i += l;
-  }
-  return 1;
-}
-
-static const char REPLACEMENT[] = "\xEF\xBF\xBD";
-
-char *mn_utf8_repair(const char *s, size_t len, size_t *out_len)
-{
-  const unsigned char *p = (const unsigned char *)s;
-  /* worst case: every byte becomes 3 */
-  char *out = mn_xmalloc(len * 3 + 1);
-  size_t o = 0, i = 0;
-  uint32_t cp;
-  while(i < len) {
-    size_t l = utf8_seq(p + i, len - i, &cp);
-    if(l) {
-      memcpy(out + o, p + i, l);
-      o += l;
-      i += l;
-    }
-    else {
-      memcpy(out + o, REPLACEMENT, 3);
-      o += 3;
-      i++;
-    }
-  }
-  out[o] = '\0';
-  if(out_len)
-    *out_len = o;
-  return out;
-}
+static const char REPLACEMENT[] = "\xEF\xBF\xBD";  /* U+FFFD */
 
 static void put_utf8(mn_buf *b, uint32_t cp)
 {
@@ -383,7 +297,7 @@ static int lp_string(lp *p, mn_buf *out)
         p->i--;
         {
           uint32_t cp;
-          size_t l = utf8_seq(p->s + p->i, p->n - p->i, &cp);
+          size_t l = mn_utf8_decode((const unsigned char *)p->s + p->i, p->n - p->i, &cp);
           if(l) {
             mn_buf_append(out, p->s + p->i, l);
             p->i += l;
@@ -398,7 +312,7 @@ static int lp_string(lp *p, mn_buf *out)
       continue;
     }
     uint32_t cp;
-    size_t l = utf8_seq(p->s + p->i, p->n - p->i, &cp);
+    size_t l = mn_utf8_decode((const unsigned char *)p->s + p->i, p->n - p->i, &cp);
     if(l) {
       mn_buf_append(out, p->s + p->i, l);
       p->i += l;
@@ -769,7 +683,7 @@ static int skim_string(skim *s, int *escaped)
       return -1;
     if(c >= 0x80) {
       uint32_t cp;
-      size_t l = utf8_seq(s->p, (size_t)(s->end - s->p), &cp);
+      size_t l = mn_utf8_decode((const unsigned char *)s->p, (size_t)(s->end - s->p), &cp);
       if(!l)
         return -1;
       s->p += l;

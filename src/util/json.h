@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/utf8.h"  /* mn_utf8_valid, mn_utf8_repair */
+
 #include "util/buf.h"
 
 /* Largest model output mn_json_parse_lenient() looks at. */
@@ -88,11 +90,6 @@ int mn_json_write(mn_buf *b, const json_t *v, size_t flags);
  * frees with free(). Never NULL: aborts on out-of-memory like mn_xmalloc. */
 char *mn_json_dump(const json_t *v);
 
-/* Copy of s[0..len) with every invalid UTF-8 byte (and overlong forms,
- * surrogates, code points past U+10FFFF) replaced by U+FFFD; NUL-terminated,
- * caller frees. *out_len gets the length (may be NULL). */
-char *mn_utf8_repair(const char *s, size_t len, size_t *out_len);
-/* 1 if s[0..len) is valid UTF-8. */
-int mn_utf8_valid(const char *s, size_t len);
+
 
 #endif

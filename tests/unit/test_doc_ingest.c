@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "doc/pdf.h"
-#include "doc/utf8.h"
+#include "util/utf8.h"
 #include "minions.h"
 #include "testutil.h"
 #include "util/time.h"
@@ -223,15 +223,15 @@ static void nul_bytes_removed_bom_dropped(void **state)
 static void utf8_helpers(void **state)
 {
   const unsigned char *s = (const unsigned char *)"\xF0\x9F\x98\x80";
-  assert_int_equal(mn_doc_utf8_seq_len(s, 4), 4);
-  assert_int_equal(mn_doc_utf8_seq_len(s, 3), 0);  /* cut short */
-  assert_int_equal(mn_doc_utf8_seq_len((const unsigned char *)"\xE0\x80\x80", 3), 0);
-  assert_int_equal(mn_doc_utf8_seq_len((const unsigned char *)"\xF0\x80\x80\x80", 4), 0);
-  assert_int_equal(mn_doc_utf8_seq_len((const unsigned char *)"\xC2\xA0", 2), 2);
-  char *m = mn_doc_utf8_printable("ab\ncd\xFF" "efgh", 10, 7);
+  assert_int_equal(mn_utf8_seq_len(s, 4), 4);
+  assert_int_equal(mn_utf8_seq_len(s, 3), 0);  /* cut short */
+  assert_int_equal(mn_utf8_seq_len((const unsigned char *)"\xE0\x80\x80", 3), 0);
+  assert_int_equal(mn_utf8_seq_len((const unsigned char *)"\xF0\x80\x80\x80", 4), 0);
+  assert_int_equal(mn_utf8_seq_len((const unsigned char *)"\xC2\xA0", 2), 2);
+  char *m = mn_utf8_printable("ab\ncd\xFF" "efgh", 10, 7);
   assert_string_equal(m, "ab?cd...");
   free(m);
-  m = mn_doc_utf8_printable("\xE2\x82\xAC\xE2\x82\xAC", 6, 4);
+  m = mn_utf8_printable("\xE2\x82\xAC\xE2\x82\xAC", 6, 4);
   assert_string_equal(m, "\xE2\x82\xAC...");
   free(m);
 }

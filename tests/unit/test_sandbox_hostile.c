@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "doc/utf8.h"
+#include "util/utf8.h"
 #include "minions.h"
 #include "sandbox/sandbox.h"
 #include "testutil.h"
@@ -181,8 +181,8 @@ typedef struct result {
  * message goes into JSON for the remote model. */
 static int clean_text(const char *s)
 {
-  mn_doc_utf8_stats st;
-  mn_doc_utf8_scan(s, strlen(s), &st);
+  mn_utf8_stats st;
+  mn_utf8_scan(s, strlen(s), &st);
   if(st.invalid)
     return 0;
   for(const unsigned char *p = (const unsigned char *)s; *p; p++)

@@ -1,4 +1,4 @@
-#include "doc/utf8.h"
+#include "util/utf8.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -26,7 +26,7 @@ static size_t ascii_run(const unsigned char *s, size_t i, size_t n)
   return i - start;
 }
 
-size_t mn_doc_utf8_seq_len(const unsigned char *s, size_t n)
+size_t mn_utf8_seq_len(const unsigned char *s, size_t n)
 {
   unsigned c = s[0];
   if(c < 0x80)
@@ -61,7 +61,65 @@ size_t mn_doc_utf8_seq_len(const unsigned char *s, size_t n)
   return 0;
 }
 
-void mn_doc_utf8_scan(const char *text, size_t len, mn_doc_utf8_stats *out)
+size_t mn_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+  size_t len = mn_utf8_seq_len(s, n);
+  if(len == 1)
+    *cp = s[0];
+  else if(len == 2)
+    *cp = ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
+  else if(len == 3)
+    *cp = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+  else if(len == 4)
+    *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
+          ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+  return len;
+}
+
+int mn_utf8_valid(const char *s, size_t len)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while(i < len) {
+    uint64_t w;
+    if(len - i >= 8 && (memcpy(&w, p + i, 8), !(w & HI8))) {
+      i += 8;
+      continue;
+    }
+    size_t l = mn_utf8_seq_len(p + i, len - i);
+    if(!l)
+      return 0;
+    i += l;
+  }
+  return 1;
+}
+
+static const char REPLACEMENT[] = "\xEF\xBF\xBD";
+
+char *mn_utf8_repair(const char *s, size_t len, size_t *out_len)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  char *out = mn_xmalloc(len * 3 + 1);  /* worst case: every byte becomes 3 */
+  size_t o = 0, i = 0;
+  while(i < len) {
+    size_t l = mn_utf8_seq_len(p + i, len - i);
+    if(l) {
+      memcpy(out + o, p + i, l);
+      o += l;
+      i += l;
+    } else {
+      memcpy(out + o, REPLACEMENT, 3);
+      o += 3;
+      i++;
+    }
+  }
+  out[o] = '\0';
+  if(out_len)
+    *out_len = o;
+  return out;
+}
+
+void mn_utf8_scan(const char *text, size_t len, mn_utf8_stats *out)
 {
   const unsigned char *s = (const unsigned char *)text;
   size_t i = 0;
@@ -75,7 +133,7 @@ void mn_doc_utf8_scan(const char *text, size_t len, mn_doc_utf8_stats *out)
       i++;
       continue;
     }
-    size_t k = mn_doc_utf8_seq_len(s + i, len - i);
+    size_t k = mn_utf8_seq_len(s + i, len - i);
     if(k == 0) {
       out->invalid++;
       k = 1;
@@ -86,11 +144,11 @@ void mn_doc_utf8_scan(const char *text, size_t len, mn_doc_utf8_stats *out)
 
 static const char REPL[3] = { (char)0xEF, (char)0xBF, (char)0xBD };
 
-int mn_doc_utf8_repair(const char *text, size_t len, char **out, size_t *out_len,
+int mn_utf8_clean(const char *text, size_t len, char **out, size_t *out_len,
                    size_t *n_invalid)
 {
-  mn_doc_utf8_stats st;
-  mn_doc_utf8_scan(text, len, &st);
+  mn_utf8_stats st;
+  mn_utf8_scan(text, len, &st);
   if(n_invalid)
     *n_invalid = st.invalid;
   /* "under 1%" of the bytes: invalid * 100 < len, overflow-safe */
@@ -116,7 +174,7 @@ int mn_doc_utf8_repair(const char *text, size_t len, char **out, size_t *out_len
       i++;
       continue;
     }
-    size_t k = mn_doc_utf8_seq_len(s + i, len - i);
+    size_t k = mn_utf8_seq_len(s + i, len - i);
     if(k == 0) {
       memcpy(d + o, REPL, 3);
       o += 3;
@@ -133,13 +191,13 @@ int mn_doc_utf8_repair(const char *text, size_t len, char **out, size_t *out_len
   return 0;
 }
 
-char *mn_doc_utf8_printable(const char *s, size_t len, size_t max_bytes)
+char *mn_utf8_printable(const char *s, size_t len, size_t max_bytes)
 {
   const unsigned char *u = (const unsigned char *)s;
   char *d = mn_xmalloc(max_bytes + 4);
   size_t i = 0, o = 0;
   while(i < len) {
-    size_t k = mn_doc_utf8_seq_len(u + i, len - i);
+    size_t k = mn_utf8_seq_len(u + i, len - i);
     const char *src = s + i;
     size_t outk = k;
     if(k == 0) {
