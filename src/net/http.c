@@ -774,9 +774,17 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
   memset(&ev, 0, sizeof ev);
   ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
   ev.data.fd = fd;
-  if(epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
-    return 0;
-  return errno == ENOENT && epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -1;
+  /* socketp is set (to h) once the socket is in the epoll set: one
+   * epoll_ctl per change, not a failing MOD before each ADD */
+  int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if(epoll_ctl(h->epfd, op, fd, &ev) != 0) {
+    op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if(epoll_ctl(h->epfd, op, fd, &ev) != 0)
+      return -1;
+  }
+  if(!socketp)
+    curl_multi_assign(h->multi, fd, h);
+  return 0;
 }
 
 static int on_timer(CURLM *m, long timeout_ms, void *userp)
