@@ -1,6 +1,7 @@
 /* Fan-out efficiency of the MinionS execute step.
  *
- *   bench_fanout [--build DIR] [--fakellm PATH] [--runs N] [--quick] [--stream]
+ *   bench_fanout [--build DIR] [--fakellm PATH] [--server fakellm|lean|both]
+ *                [--runs N] [--quick] [--stream] [--over K]
  *
  * A local fakellm with S slots, each request holding its slot T ms; one
  * MinionS round (the public API, protocol "minions", one round) whose
@@ -8,7 +9,8 @@
  * slots the only limit, the execute step takes J*T/S; efficiency is that
  * ideal over the measured time, from the first JOBS_PROGRESS event (0 of J,
  * before any job is serialised) to the last (J of J). The client runs
- * --local-parallel S per endpoint, so it must keep every slot busy itself.
+ * --local-parallel S per endpoint, so it must keep every slot busy itself
+ * (--over K: K x S, the server then queues the extra requests).
  * Each setting is a fresh server; its /_fake/stats must show J requests per
  * run and S slots busy at once, or the row is marked.
  *
@@ -18,9 +20,20 @@
  * (default 3; --quick: 1 run, J <= 512). The lines starting "summary:" are
  * what bench/run.sh tabulates.
  */
+#define _GNU_SOURCE   /* memmem, accept4 */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "benchutil.h"
@@ -80,6 +93,309 @@ static const char *const DOC_LINES[] = {
   NULL
 };
 
+/* ---- lean: a second, minimal server with slots ----------------------------
+ *
+ * fakellm parses and records every request with jansson and renders its
+ * reply, some 60-110 us per request on one thread, so with many slots a wave
+ * of requests reaches its slots spread over milliseconds whatever the
+ * client does. "lean" is a calibration server with a few microseconds per
+ * request: it reads HTTP/1.1 requests off keep-alive connections without
+ * parsing their JSON, holds each in one of S slots for T ms (FIFO; a freed
+ * slot takes the next request at that same instant, timed by a timerfd)
+ * and answers with a fixed chat.completion whose content is a job output.
+ * Any GET answers the stats bench_fake_stats reads. It runs in a child
+ * process (fork) and shares nothing with the client. */
+
+#define LEAN_MAX_CONNS 4096
+#define LEAN_MAX_REQUEST (8u << 20)
+#define LEAN_MAX_SLOTS 256
+
+typedef struct lean_conn {
+  int fd;
+  char *in;
+  size_t len, cap;
+  size_t req_len;            /* bytes of the request being served; 0: none */
+  char *out;
+  size_t out_len, out_off;
+  double deadline;           /* while serving */
+  int state;                 /* 0 reading, 1 queued, 2 serving */
+  struct lean_conn *qnext;
+} lean_conn;
+
+typedef struct lean {
+  int epfd, lfd, tfd;
+  int slots;
+  double t_s;
+  lean_conn *serving[LEAN_MAX_SLOTS];
+  int n_serving, max_serving;
+  lean_conn *qhead, *qtail;
+  long requests;
+} lean;
+
+static const char LEAN_BODY[] =
+  "{\"id\":\"chatcmpl-lean\",\"object\":\"chat.completion\",\"created\":0,\"model\":\"fake\","
+  "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+  "\"{\\\"explanation\\\":\\\"The excerpt names the fiscal year.\\\",\\\"citation\\\":"
+  "\\\"Net sales increased 3.5 percent in fiscal 2018\\\",\\\"answer\\\":\\\"fiscal 2018\\\"}\"},"
+  "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":500,\"completion_tokens\":40,"
+  "\"total_tokens\":540}}";
+
+static double lean_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void lean_arm(lean *L)
+{
+  double next = 0;
+  for(int i = 0; i < L->n_serving; i++)
+    if(!next || L->serving[i]->deadline < next)
+      next = L->serving[i]->deadline;
+  struct itimerspec its;
+  memset(&its, 0, sizeof its);
+  if(next) {
+    its.it_value.tv_sec = (time_t)next;
+    its.it_value.tv_nsec = (long)((next - (double)(time_t)next) * 1e9);
+    if(!its.it_value.tv_sec && !its.it_value.tv_nsec)
+      its.it_value.tv_nsec = 1;
+  }
+  timerfd_settime(L->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void lean_close(lean *L, lean_conn *c)
+{
+  if(c->state == 1) {   /* unlink from the queue */
+    lean_conn **pp = &L->qhead, *prev = NULL;
+    while(*pp && *pp != c) {
+      prev = *pp;
+      pp = &(*pp)->qnext;
+    }
+    if(*pp) {
+      *pp = c->qnext;
+      if(L->qtail == c)
+        L->qtail = prev;
+    }
+  }
+  else if(c->state == 2) {
+    for(int i = 0; i < L->n_serving; i++)
+      if(L->serving[i] == c) {
+        L->serving[i] = L->serving[--L->n_serving];
+        break;
+      }
+  }
+  epoll_ctl(L->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  free(c->in);
+  free(c->out);
+  free(c);
+}
+
+/* Queue bytes and write what the socket takes; the rest on EPOLLOUT. */
+static void lean_send(lean *L, lean_conn *c, const char *p, size_t n)
+{
+  c->out = realloc(c->out, c->out_len + n);
+  memcpy(c->out + c->out_len, p, n);
+  c->out_len += n;
+  while(c->out_off < c->out_len) {
+    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    if(w > 0) {
+      c->out_off += (size_t)w;
+      continue;
+    }
+    if(w < 0 && errno == EINTR)
+      continue;
+    break;
+  }
+  struct epoll_event ev = { EPOLLIN | (c->out_off < c->out_len ? EPOLLOUT : 0u), { .ptr = c } };
+  epoll_ctl(L->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+  if(c->out_off == c->out_len)
+    c->out_off = c->out_len = 0;
+}
+
+static void lean_parse(lean *L, lean_conn *c);
+
+static void lean_start_service(lean *L, lean_conn *c, double start)
+{
+  c->state = 2;
+  c->deadline = start + L->t_s;
+  L->serving[L->n_serving++] = c;
+  if(L->n_serving > L->max_serving)
+    L->max_serving = L->n_serving;
+}
+
+/* Reply to c, free its slot for the next in the queue (same instant). */
+static void lean_finish(lean *L, lean_conn *c, int slot)
+{
+  char head[160];
+  int hn = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %zu\r\n\r\n", sizeof LEAN_BODY - 1);
+  double at = c->deadline;
+  L->serving[slot] = L->serving[--L->n_serving];
+  c->state = 0;
+  L->requests++;
+  memmove(c->in, c->in + c->req_len, c->len - c->req_len);
+  c->len -= c->req_len;
+  c->req_len = 0;
+  lean_send(L, c, head, (size_t)hn);
+  lean_send(L, c, LEAN_BODY, sizeof LEAN_BODY - 1);
+  lean_conn *next = L->qhead;
+  if(next) {
+    L->qhead = next->qnext;
+    if(!L->qhead)
+      L->qtail = NULL;
+    lean_start_service(L, next, at);
+  }
+  lean_parse(L, c);   /* a request read ahead */
+}
+
+/* A whole request in c->in: a GET gets the stats at once, others a slot. */
+static void lean_parse(lean *L, lean_conn *c)
+{
+  if(c->state != 0 || c->len == 0)
+    return;
+  char *end = memmem(c->in, c->len, "\r\n\r\n", 4);
+  if(!end)
+    return;
+  size_t head = (size_t)(end - c->in) + 4, body = 0;
+  for(char *p = c->in; p < end; p++) {
+    if((p == c->in || p[-1] == '\n') && strncasecmp(p, "content-length:", 15) == 0)
+      body = strtoul(p + 15, NULL, 10);
+  }
+  if(c->len < head + body)
+    return;
+  c->req_len = head + body;
+  if(strncmp(c->in, "GET ", 4) == 0) {
+    char js[128], resp[256];
+    int jn = snprintf(js, sizeof js, "{\"requests\":%ld,\"max_serving\":%d}", L->requests,
+                      L->max_serving);
+    int rn = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %d\r\n\r\n%s", jn, js);
+    memmove(c->in, c->in + c->req_len, c->len - c->req_len);
+    c->len -= c->req_len;
+    c->req_len = 0;
+    lean_send(L, c, resp, (size_t)rn);
+    lean_parse(L, c);
+    return;
+  }
+  if(L->n_serving < L->slots)
+    lean_start_service(L, c, lean_now());
+  else {
+    c->state = 1;
+    c->qnext = NULL;
+    if(L->qtail)
+      L->qtail->qnext = c;
+    else
+      L->qhead = c;
+    L->qtail = c;
+  }
+}
+
+static void lean_serve(int lfd, int slots, double t_ms)
+{
+  lean L;
+  memset(&L, 0, sizeof L);
+  L.lfd = lfd;
+  L.slots = slots > LEAN_MAX_SLOTS ? LEAN_MAX_SLOTS : slots;
+  L.t_s = t_ms / 1000.0;
+  L.epfd = epoll_create1(0);
+  L.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+  struct epoll_event ev = { EPOLLIN, { .ptr = &L.lfd } };
+  epoll_ctl(L.epfd, EPOLL_CTL_ADD, lfd, &ev);
+  ev.data.ptr = &L.tfd;
+  epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.tfd, &ev);
+  struct epoll_event evs[64];
+  for(;;) {
+    int n = epoll_wait(L.epfd, evs, 64, -1);
+    for(int i = 0; i < n; i++) {
+      void *p = evs[i].data.ptr;
+      if(p == &L.lfd) {
+        int fd;
+        while((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+          int one = 1;
+          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          lean_conn *c = calloc(1, sizeof *c);
+          c->fd = fd;
+          struct epoll_event ce = { EPOLLIN, { .ptr = c } };
+          epoll_ctl(L.epfd, EPOLL_CTL_ADD, fd, &ce);
+        }
+      }
+      else if(p == &L.tfd) {
+        uint64_t ticks;
+        if(read(L.tfd, &ticks, sizeof ticks) < 0) {
+        }
+        double now = lean_now();
+        for(int k = 0; k < L.n_serving;) {
+          if(L.serving[k]->deadline <= now)
+            lean_finish(&L, L.serving[k], k);   /* moves the last into k */
+          else
+            k++;
+        }
+      }
+      else {
+        lean_conn *c = p;
+        if(evs[i].events & EPOLLOUT)
+          lean_send(&L, c, "", 0);
+        if(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+          if(c->cap - c->len < 65536) {
+            c->cap = c->cap ? c->cap * 2 : 131072;
+            c->in = realloc(c->in, c->cap);
+          }
+          ssize_t r = recv(c->fd, c->in + c->len, c->cap - c->len, 0);
+          if(r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) ||
+             c->len + (size_t)(r > 0 ? r : 0) > LEAN_MAX_REQUEST) {
+            lean_close(&L, c);
+            continue;
+          }
+          if(r > 0) {
+            c->len += (size_t)r;
+            lean_parse(&L, c);
+          }
+        }
+      }
+    }
+    lean_arm(&L);
+  }
+}
+
+/* Start lean in a child process; fills f like bench_fake_start. */
+static int lean_start(bench_fake *f, int slots, double t_ms)
+{
+  memset(f, 0, sizeof *f);
+  f->pid = -1;
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof a;
+  if(lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 4096) != 0 ||
+     getsockname(lfd, (struct sockaddr *)&a, &al) != 0) {
+    perror("bench_fanout: lean server");
+    if(lfd >= 0)
+      close(lfd);
+    return -1;
+  }
+  fflush(stdout);
+  pid_t pid = fork();
+  if(pid < 0) {
+    perror("bench_fanout: fork");
+    close(lfd);
+    return -1;
+  }
+  if(pid == 0) {
+    signal(SIGPIPE, SIG_IGN);
+    lean_serve(lfd, slots, t_ms);
+    _exit(0);
+  }
+  close(lfd);
+  f->pid = pid;
+  f->port = ntohs(a.sin_port);
+  snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", f->port);
+  return 0;
+}
+
 typedef struct setting {
   const char *name;
   int endpoints;
@@ -106,6 +422,9 @@ static void on_event(const mn_event *ev, void *ud)
 }
 
 /* One MinionS round; the local phase in seconds, or < 0 on failure. */
+/* local_parallel = S x this (1: exactly the slots; more: the server queues) */
+static int g_over = 1;
+
 static double run_round(const setting *s, const char *remote_url, const bench_fake *locals,
                         const char *logpath, int stream, double *call_time)
 {
@@ -138,7 +457,7 @@ static double run_round(const setting *s, const char *remote_url, const bench_fa
   o.log_path = logpath;
   o.max_rounds = 1;
   o.max_jobs = s->jobs > 2048 ? s->jobs : 2048;
-  o.local_parallel = s->slots;
+  o.local_parallel = s->slots * g_over;
   o.stream = stream;
   o.on_event = on_event;
   o.event_userdata = &t;
@@ -163,8 +482,8 @@ static double run_round(const setting *s, const char *remote_url, const bench_fa
   return secs;
 }
 
-static int run_setting(const setting *s, const char *fakellm, const char *remote_url,
-                       const char *dir, int runs, int stream)
+static int run_setting(const setting *s, const char *fakellm, int use_lean,
+                       const char *remote_url, const char *dir, int runs, int stream)
 {
   bench_fake locals[2];
   char slots[16], service[32], script[4096];
@@ -172,8 +491,10 @@ static int run_setting(const setting *s, const char *fakellm, const char *remote
   snprintf(service, sizeof service, "%g", s->t_ms);
   snprintf(script, sizeof script, "%s/local.json", dir);
   const char *args[] = { "--slots", slots, "--service-ms", service, "--script", script, NULL };
+  const char *server = use_lean ? "lean" : "fakellm";
   for(int e = 0; e < s->endpoints; e++) {
-    if(bench_fake_start(&locals[e], fakellm, args) != 0) {
+    if((use_lean ? lean_start(&locals[e], s->slots, s->t_ms)
+                 : bench_fake_start(&locals[e], fakellm, args)) != 0) {
       for(int k = 0; k < e; k++)
         bench_fake_stop(&locals[k]);
       return -1;
@@ -197,7 +518,7 @@ static int run_setting(const setting *s, const char *fakellm, const char *remote
   }
   free(logpath);
   if(!ok) {
-    printf("%-22s failed (see above)\n", s->name);
+    printf("%-8s %-22s failed (see above)\n", server, s->name);
     return -1;
   }
   double med = bench_median(secs, (size_t)runs);
@@ -210,17 +531,18 @@ static int run_setting(const setting *s, const char *fakellm, const char *remote
   if(s->t_ms > 0) {
     double ideal = s->jobs * s->t_ms / 1000.0 / total_slots;
     double eff = ideal / med;
-    printf("%-22s %5d %6d %9.3f %9.3f %9.3f %10.3f %7ld%s\n", s->name, total_slots, s->jobs,
-           ideal, med, med_call, eff, min_busy, mark);
-    printf("summary: fanout %s J=%d\tefficiency %.3f\t>= %.2f\t%s\n", s->name, s->jobs, eff,
-           TARGET_EFFICIENCY, eff >= TARGET_EFFICIENCY && !*mark ? "met" : "MISSED");
+    printf("%-8s %-22s %5d %6d %9.3f %9.3f %9.3f %10.3f %7ld%s\n", server, s->name, total_slots,
+           s->jobs, ideal, med, med_call, eff, min_busy, mark);
+    printf("summary: fanout %s, %s, J=%d%s\tefficiency %.3f\t>= %.2f\t%s\n", server, s->name,
+           s->jobs, g_over > 1 ? ", oversubscribed" : "", eff, TARGET_EFFICIENCY,
+           eff >= TARGET_EFFICIENCY && !*mark ? "met" : "MISSED");
   }
   else {
     double rate = s->jobs / med;
-    printf("%-22s %5d %6d %9s %9.3f %9.3f %10.0f %7ld%s\n", s->name, total_slots, s->jobs, "-",
-           med, med_call, rate, min_busy, mark);
-    printf("summary: fanout T=0 %s J=%d\t%.0f jobs/s\t>= %.0f\t%s\n", stream ? "streamed" : "whole",
-           s->jobs, rate, TARGET_JOBS_PER_S,
+    printf("%-8s %-22s %5d %6d %9s %9.3f %9.3f %10.0f %7ld%s\n", server, s->name, total_slots,
+           s->jobs, "-", med, med_call, rate, min_busy, mark);
+    printf("summary: fanout T=0, %s, %s replies, J=%d\t%.0f jobs/s\t>= %.0f\t%s\n", server,
+           stream ? "streamed" : "whole", s->jobs, rate, TARGET_JOBS_PER_S,
            rate >= TARGET_JOBS_PER_S && !*mark ? "met" : "MISSED");
   }
   fflush(stdout);
@@ -229,12 +551,13 @@ static int run_setting(const setting *s, const char *fakellm, const char *remote
 
 static void usage(FILE *f)
 {
-  fputs("usage: bench_fanout [--build DIR] [--fakellm PATH] [--runs N] [--quick] [--stream]\n", f);
+  fputs("usage: bench_fanout [--build DIR] [--fakellm PATH] [--server fakellm|lean|both]\n"
+        "                    [--runs N] [--quick] [--stream] [--over K]\n", f);
 }
 
 int main(int argc, char **argv)
 {
-  const char *build_arg = NULL, *fake_arg = NULL;
+  const char *build_arg = NULL, *fake_arg = NULL, *server_arg = "both";
   int runs = 3, quick = 0, stream = 0;
   for(int i = 1; i < argc; i++) {
     if(!strcmp(argv[i], "--build") && i + 1 < argc)
@@ -247,6 +570,10 @@ int main(int argc, char **argv)
       quick = 1;
     else if(!strcmp(argv[i], "--stream"))
       stream = 1;
+    else if(!strcmp(argv[i], "--server") && i + 1 < argc)
+      server_arg = argv[++i];
+    else if(!strcmp(argv[i], "--over") && i + 1 < argc)
+      g_over = atoi(argv[++i]);
     else if(!strcmp(argv[i], "--help")) {
       usage(stdout);
       return 0;
@@ -258,6 +585,19 @@ int main(int argc, char **argv)
   }
   if(quick)
     runs = 1;
+  if(g_over < 1 || g_over > 8) {
+    fprintf(stderr, "bench_fanout: --over wants 1..8\n");
+    return 2;
+  }
+  int servers[2], n_servers = 0;   /* 0: fakellm, 1: lean */
+  if(!strcmp(server_arg, "fakellm") || !strcmp(server_arg, "both"))
+    servers[n_servers++] = 0;
+  if((!strcmp(server_arg, "lean") || !strcmp(server_arg, "both")) && !stream)
+    servers[n_servers++] = 1;   /* lean answers whole replies only */
+  if(!n_servers) {
+    fprintf(stderr, "bench_fanout: --server wants fakellm, lean or both (lean: whole replies)\n");
+    return 2;
+  }
   if(runs < 1 || runs > MAX_RUNS) {
     fprintf(stderr, "bench_fanout: --runs wants 1..%d\n", MAX_RUNS);
     return 2;
@@ -284,35 +624,39 @@ int main(int argc, char **argv)
   if(bench_fake_start(&remote, fakellm, rargs) != 0)
     goto out;
 
-  printf("MinionS fan-out: one round, J jobs, local fakellm with S slots of T ms each; "
-         "%s replies; median of %d run%s\n", stream ? "streamed" : "whole", runs,
-         runs == 1 ? "" : "s");
+  printf("MinionS fan-out: one round, J jobs, local server with S slots of T ms each, "
+         "--local-parallel %s; %s replies; median of %d run%s\n", g_over == 1 ? "S" : "K x S",
+         stream ? "streamed" : "whole", runs, runs == 1 ? "" : "s");
   printf("efficiency = (J*T/S) / local phase (first to last JOBS_PROGRESS event); "
          "call s = the run log's local_call_time\n");
-  printf("%-22s %5s %6s %9s %9s %9s %10s %7s\n", "setting (T = 20 ms)", "S", "J", "ideal s",
-         "local s", "call s", "efficiency", "busy");
+  printf("%-8s %-22s %5s %6s %9s %9s %9s %10s %7s\n", "server", "setting (T = 20 ms)", "S", "J",
+         "ideal s", "local s", "call s", "efficiency", "busy");
   static const int slots[] = { 1, 4, 8, 32 };
   static const int jobs[] = { 64, 512, 2048 };
   int failures = 0;
-  for(size_t si = 0; si < sizeof slots / sizeof *slots; si++)
+  for(int k = 0; k < n_servers; k++) {
+    for(size_t si = 0; si < sizeof slots / sizeof *slots; si++)
+      for(size_t ji = 0; ji < sizeof jobs / sizeof *jobs; ji++) {
+        if(quick && jobs[ji] > 512)
+          continue;
+        char name[32];
+        snprintf(name, sizeof name, "1 endpoint, S=%d", slots[si]);
+        setting s = { name, 1, slots[si], T_MS, jobs[ji] };
+        failures += run_setting(&s, fakellm, servers[k], remote.url, dir, runs, stream) != 0;
+      }
     for(size_t ji = 0; ji < sizeof jobs / sizeof *jobs; ji++) {
       if(quick && jobs[ji] > 512)
         continue;
-      char name[32];
-      snprintf(name, sizeof name, "1 endpoint, S=%d", slots[si]);
-      setting s = { name, 1, slots[si], T_MS, jobs[ji] };
-      failures += run_setting(&s, fakellm, remote.url, dir, runs, stream) != 0;
+      setting s = { "2 endpoints x 8 slots", 2, 8, T_MS, jobs[ji] };
+      failures += run_setting(&s, fakellm, servers[k], remote.url, dir, runs, stream) != 0;
     }
-  for(size_t ji = 0; ji < sizeof jobs / sizeof *jobs; ji++) {
-    if(quick && jobs[ji] > 512)
-      continue;
-    setting s = { "2 endpoints x 8 slots", 2, 8, T_MS, jobs[ji] };
-    failures += run_setting(&s, fakellm, remote.url, dir, runs, stream) != 0;
   }
-  printf("\n%-22s %5s %6s %9s %9s %9s %10s %7s\n", "setting (T = 0)", "S", "J", "", "local s",
-         "call s", "jobs/s", "busy");
-  setting s0 = { "1 endpoint, S=8", 1, 8, 0, 2048 };
-  failures += run_setting(&s0, fakellm, remote.url, dir, runs, stream) != 0;
+  printf("\n%-8s %-22s %5s %6s %9s %9s %9s %10s %7s\n", "server", "setting (T = 0)", "S", "J", "",
+         "local s", "call s", "jobs/s", "busy");
+  for(int k = 0; k < n_servers; k++) {
+    setting s0 = { "1 endpoint, S=8", 1, 8, 0, 2048 };
+    failures += run_setting(&s0, fakellm, servers[k], remote.url, dir, runs, stream) != 0;
+  }
   bench_fake_stop(&remote);
   rc = failures ? 1 : 0;
 out:
