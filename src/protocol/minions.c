@@ -348,6 +348,8 @@ static int decompose_plan(mn_run *run, const mn_docs *docs, round_state *st, mn_
 
     const json_t *r = json_object_get(plan, "retrieval");
     const char *query = mn_json_str(r, "query");
+    if((!query || !*query) && !strcmp(o->retrieval, "bm25"))
+      query = o->task;  /* retrieval was asked for: the plan forgot its query */
     if(query && *query) {
       size_t k = (size_t)o->retrieval_k;
       if(json_is_integer(json_object_get(r, "k")))
