@@ -785,7 +785,7 @@ static int skim_value(skim *s, int depth, unsigned mask)
         return -1;   /* a key with escapes could spell a path: let jansson decode it */
       size_t klen = (size_t)(s->p - 1 - k);
       unsigned sub = 0;
-      for(size_t i = 0; i < s->n_paths; i++) {
+      for(size_t i = 0; mask && i < s->n_paths; i++) {
         skim_path *pt = &s->path[i];
         if(!(mask & (1u << i)) || pt->n <= (size_t)depth || pt->seglen[depth] != klen ||
            memcmp(pt->seg[depth], k, klen) != 0)
@@ -824,7 +824,7 @@ static int skim_value(skim *s, int depth, unsigned mask)
     }
     for(long idx = 0;; idx++) {
       unsigned sub = 0;
-      for(size_t i = 0; i < s->n_paths; i++)
+      for(size_t i = 0; mask && i < s->n_paths; i++)
         if((mask & (1u << i)) && s->path[i].n > (size_t)depth && s->path[i].idx[depth] == idx)
           sub |= 1u << i;
       if(skim_value(s, depth + 1, sub))
@@ -1002,41 +1002,54 @@ static void jw_putc(jw *w, char c)
 }
 
 /* As jansson's dump_string: short escapes, \u00XX for other control
- * characters, everything else (UTF-8 included) as it is, copied in runs. */
+ * characters, everything else (UTF-8 included) as it is: eight ordinary
+ * bytes at a time, escapes by table, straight into the staging block, in
+ * pieces that fit it even if every byte needs \u00XX. */
 static void write_string(jw *w, const char *s, size_t n)
 {
   static const char hex[] = "0123456789ABCDEF";
+  /* 0: as it is; else the letter of a short escape, or 'u' */
+  static const char esc[256] = {
+    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
+    [0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u',
+    [0x06] = 'u', [0x07] = 'u', [0x0B] = 'u', [0x0E] = 'u', [0x0F] = 'u', [0x10] = 'u',
+    [0x11] = 'u', [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u',
+    [0x17] = 'u', [0x18] = 'u', [0x19] = 'u', [0x1A] = 'u', [0x1B] = 'u', [0x1C] = 'u',
+    [0x1D] = 'u', [0x1E] = 'u', [0x1F] = 'u', ['"'] = '"', ['\\'] = '\\',
+  };
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
   jw_putc(w, '"');
-  size_t run = 0;
-  for(size_t i = 0; i < n; i++) {
-    while(n - i >= 8 && !word_special((const unsigned char *)s + i, 0))
-      i += 8;
-    if(i == n)
-      break;
-    unsigned char c = (unsigned char)s[i];
-    if(c >= 0x20 && c != '"' && c != '\\')
-      continue;
-    jw_put(w, s + run, i - run);
-    run = i + 1;
-    char e[6] = { '\\', 0, 0, 0, 0, 0 };
-    size_t el = 2;
-    switch(c) {
-    case '"': e[1] = '"'; break;
-    case '\\': e[1] = '\\'; break;
-    case '\b': e[1] = 'b'; break;
-    case '\f': e[1] = 'f'; break;
-    case '\n': e[1] = 'n'; break;
-    case '\r': e[1] = 'r'; break;
-    case '\t': e[1] = 't'; break;
-    default:
-      memcpy(e + 1, "u00", 3);
-      e[4] = hex[c >> 4];
-      e[5] = hex[c & 15];
-      el = 6;
+  while(p < end) {
+    size_t piece = (size_t)(end - p);
+    if(piece > sizeof w->stage / 6 - 1)
+      piece = sizeof w->stage / 6 - 1;
+    if(w->n + piece * 6 > sizeof w->stage)
+      jw_flush(w);
+    char *o = w->stage + w->n;
+    for(const unsigned char *q = p + piece; p < q; p++) {
+      while(q - p >= 8 && !word_special(p, 0)) {   /* eight ordinary bytes */
+        memcpy(o, p, 8);
+        o += 8;
+        p += 8;
+      }
+      if(p == q)
+        break;
+      char e = esc[*p];
+      if(!e) {
+        *o++ = (char)*p;
+        continue;
+      }
+      *o++ = '\\';
+      *o++ = e;
+      if(e == 'u') {
+        *o++ = '0';
+        *o++ = '0';
+        *o++ = hex[*p >> 4];
+        *o++ = hex[*p & 15];
+      }
     }
-    jw_put(w, e, el);
+    w->n = (size_t)(o - w->stage);
   }
-  jw_put(w, s + run, n - run);
   jw_putc(w, '"');
 }
 
