@@ -2,6 +2,7 @@
  *
  *   bench_orchestration [--build DIR] [--data DIR] [--cache DIR] [--runs N]
  *                       [--chunk-chars N] [--local PROVIDER] [--stream]
+ *                       [--cli-arg ARG]...   (passed on to `minions run`)
  *
  * The filings' text is prepared beforehand (pdftotext, cached), so the run
  * spawns no converter: the CLI reads .txt files. A remote fakellm writes a
@@ -147,7 +148,8 @@ static int run_cli(const char *const *argv, const char *out, result *r)
 static void usage(FILE *f)
 {
   fputs("usage: bench_orchestration [--build DIR] [--data DIR] [--cache DIR] [--runs N]\n"
-        "                           [--chunk-chars N] [--local PROVIDER] [--stream]\n", f);
+        "                           [--chunk-chars N] [--local PROVIDER] [--stream]\n"
+        "                           [--cli-arg ARG]...\n", f);
 }
 
 int main(int argc, char **argv)
@@ -155,6 +157,8 @@ int main(int argc, char **argv)
   const char *build_arg = NULL, *data_arg = NULL, *cache_arg = NULL;
   const char *provider = "openai-compatible";
   int runs = 3, chunk_chars = 3000, stream = 0;
+  const char *extra[16];
+  size_t n_extra = 0;
   for(int i = 1; i < argc; i++) {
     if(!strcmp(argv[i], "--build") && i + 1 < argc)
       build_arg = argv[++i];
@@ -170,6 +174,8 @@ int main(int argc, char **argv)
       provider = argv[++i];
     else if(!strcmp(argv[i], "--stream"))
       stream = 1;
+    else if(!strcmp(argv[i], "--cli-arg") && i + 1 < argc && n_extra < 16)
+      extra[n_extra++] = argv[++i];
     else if(!strcmp(argv[i], "--help")) {
       usage(stdout);
       return 0;
@@ -218,7 +224,7 @@ int main(int argc, char **argv)
     goto out;
 
   char *local_spec = mn_xasprintf("%s:fake", provider);
-  const char **av = mn_xcalloc(40 + ntexts * 2, sizeof *av);
+  const char **av = mn_xcalloc(40 + n_extra + ntexts * 2, sizeof *av);
   size_t n = 0;
   av[n++] = cli;
   av[n++] = "run";
@@ -243,6 +249,8 @@ int main(int argc, char **argv)
   av[n++] = "100000";
   if(stream)
     av[n++] = "--stream";
+  for(size_t i = 0; i < n_extra; i++)
+    av[n++] = extra[i];
   av[n++] = "--context";
   for(size_t i = 0; i < ntexts; i++)
     av[n++] = texts[i];
