@@ -74,6 +74,27 @@ int mn_run_chat_json(mn_run *run, mn_side side, const char *label,
   return rc;
 }
 
+int mn_run_conv_chat(mn_run *run, mn_side side, const char *label, mn_conv *conv,
+                     const char **reply)
+{
+  const mn_run_opts *o = &run->opts;
+  int local = side == MN_SIDE_LOCAL;
+  mn_chat_req req = { .msgs = conv->msgs, .n_msgs = conv->n,
+                      .temperature = local ? o->local_temperature : o->remote_temperature,
+                      .max_tokens = local ? o->local_max_tokens : o->remote_max_tokens };
+  mn_chat_result res = { 0 };
+  int rc = mn_run_chat(run, side, label, &req, &res);
+  mn_runlog_turn(run->log, local ? "local" : "remote", conv->msgs[conv->n - 1].content, res.text);
+  if(rc == MN_OK) {
+    mn_conv_take(conv, "assistant", res.text);
+    res.text = NULL;
+    if(reply)
+      *reply = conv->msgs[conv->n - 1].content;
+  }
+  mn_chat_result_free(&res);
+  return rc;
+}
+
 void mn_conv_take(mn_conv *c, const char *role, char *content)
 {
   MN_GROW(c->msgs, c->cap, c->n + 1);

@@ -88,48 +88,25 @@ int mn_protocol_minion(mn_run *run, const mn_docs *docs)
     /* worker */
     mn_conv_take(&wrk, "user", message);
     message = NULL;
-    mn_chat_req req = { .msgs = wrk.msgs, .n_msgs = wrk.n,
-                        .temperature = o->local_temperature,
-                        .max_tokens = o->local_max_tokens };
-    mn_chat_result res = { 0 };
-    rc = mn_run_chat(run, MN_SIDE_LOCAL, "answer", &req, &res);
-    mn_runlog_turn(run->log, "local", wrk.msgs[wrk.n - 1].content, res.text);
-    if(rc) {
-      mn_chat_result_free(&res);
+    const char *reply;
+    if((rc = mn_run_conv_chat(run, MN_SIDE_LOCAL, "answer", &wrk, &reply)) != MN_OK)
       goto out;
-    }
-    mn_conv_add(&wrk, "assistant", res.text);
-    const char *answer = res.text;
+    const char *answer = reply;
     if(priv) {
       free(shown);
-      if((rc = mn_privacy_protect(priv, run, res.text, &shown)) != MN_OK) {
-        mn_chat_result_free(&res);
+      if((rc = mn_privacy_protect(priv, run, reply, &shown)) != MN_OK)
         goto out;
-      }
       answer = shown;
     }
 
     int last = round == o->max_rounds;
     if(last) {
       mn_conv_take(&sup, "user", mn_xasprintf(MN_PROMPT_MINION_SUPERVISOR_FINAL, answer));
-      mn_chat_result_free(&res);
     } else {
       /* reason in free text first: JSON mode would cut the reasoning short */
       mn_conv_take(&sup, "user", mn_xasprintf(MN_PROMPT_MINION_SUPERVISOR_REASON, answer));
-      mn_chat_result_free(&res);
-      mn_chat_req rreq = { .msgs = sup.msgs, .n_msgs = sup.n,
-                           .temperature = o->remote_temperature,
-                           .max_tokens = o->remote_max_tokens };
-      mn_chat_result rres = { 0 };
-      rc = mn_run_chat(run, MN_SIDE_REMOTE, "reasoning", &rreq, &rres);
-      mn_runlog_turn(run->log, "remote", sup.msgs[sup.n - 1].content, rres.text);
-      if(rc) {
-        mn_chat_result_free(&rres);
+      if((rc = mn_run_conv_chat(run, MN_SIDE_REMOTE, "reasoning", &sup, NULL)) != MN_OK)
         goto out;
-      }
-      mn_conv_take(&sup, "assistant", rres.text);
-      rres.text = NULL;
-      mn_chat_result_free(&rres);
       mn_conv_add(&sup, "user", MN_PROMPT_MINION_SUPERVISOR_DECIDE);
     }
 

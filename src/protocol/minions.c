@@ -633,19 +633,11 @@ static int aggregate(mn_run *run, const mn_docs *docs, round_state *st, mn_job_l
   mn_conv conv = { 0 };
   mn_conv_take(&conv, "user", mn_xasprintf(MN_PROMPT_MINIONS_SYNTH_REASON, outputs, o->task));
   free(outputs);
-  mn_chat_req req = { .msgs = conv.msgs, .n_msgs = conv.n, .temperature = o->remote_temperature,
-                      .max_tokens = o->remote_max_tokens };
-  mn_chat_result res = { 0 };
-  int rc = mn_run_chat(run, MN_SIDE_REMOTE, "reasoning", &req, &res);
-  mn_runlog_turn(run->log, "remote", conv.msgs[0].content, res.text);
+  int rc = mn_run_conv_chat(run, MN_SIDE_REMOTE, "reasoning", &conv, NULL);
   if(rc) {
-    mn_chat_result_free(&res);
     mn_conv_free(&conv);
     return rc;
   }
-  mn_conv_take(&conv, "assistant", res.text);
-  res.text = NULL;
-  mn_chat_result_free(&res);
   mn_conv_add(&conv, "user", last ? MN_PROMPT_MINIONS_SYNTH_FINAL : MN_PROMPT_MINIONS_SYNTH_DECIDE);
 
   json_t *obj = NULL;

@@ -82,6 +82,13 @@ void mn_conv_add(mn_conv *c, const char *role, const char *content);   /* copies
 void mn_conv_take(mn_conv *c, const char *role, char *content);        /* takes */
 void mn_conv_free(mn_conv *c);
 
+/* One turn of a free-text conversation: send conv to a side's model (its
+ * temperature and reply cap), log the turn (the last message and the reply)
+ * and, on success, append the reply to conv as the assistant's; *reply (may
+ * be NULL) then points at it, owned by conv. */
+int mn_run_conv_chat(mn_run *run, mn_side side, const char *label, mn_conv *conv,
+                     const char **reply);
+
 /* Documents as one prompt section: each wrapped with its name. Caller frees. */
 char *mn_run_documents_text(const mn_docs *docs);
 
