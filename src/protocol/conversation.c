@@ -1,4 +1,5 @@
-/* Asking a model for a JSON object and getting one. */
+/* Conversations with a model: free-text turns, and turns whose reply must
+ * be a JSON object (asked for, parsed leniently, checked, re-asked). */
 #include <stdlib.h>
 #include <string.h>
 
