@@ -99,6 +99,16 @@ static char *system_text(const mn_chat_req *req)
   return mn_buf_steal(&b, NULL);
 }
 
+/* [{role, content}...]: the message list of OpenAI and Ollama alike. */
+static json_t *role_content_messages(const mn_chat_req *req)
+{
+  json_t *msgs = json_array();
+  for(size_t i = 0; i < req->n_msgs; i++)
+    json_array_append_new(msgs, json_pack("{s:s,s:o}", "role", req->msgs[i].role,
+                                          "content", jstr(req->msgs[i].content)));
+  return msgs;
+}
+
 /* OpenAI's reasoning models reject any temperature but the default. */
 static int openai_fixed_temperature(const char *model)
 {
@@ -111,11 +121,7 @@ static json_t *openai_body(const mn_wire_target *t, const mn_chat_req *req,
 {
   json_t *b = json_object();
   json_object_set_new(b, "model", jstr(t->model));
-  json_t *msgs = json_array();
-  for(size_t i = 0; i < req->n_msgs; i++)
-    json_array_append_new(msgs, json_pack("{s:s,s:o}", "role", req->msgs[i].role,
-                                          "content", jstr(req->msgs[i].content)));
-  json_object_set_new(b, "messages", msgs);
+  json_object_set_new(b, "messages", role_content_messages(req));
   int is_openai = strcmp(t->prov->name, "openai") == 0;
   if(req->temperature >= 0 && !(is_openai && openai_fixed_temperature(t->model)))
     json_object_set_new(b, "temperature", json_real(req->temperature));
@@ -163,11 +169,7 @@ static json_t *ollama_body(const mn_wire_target *t, const mn_chat_req *req,
 {
   json_t *b = json_object();
   json_object_set_new(b, "model", jstr(t->model));
-  json_t *msgs = json_array();
-  for(size_t i = 0; i < req->n_msgs; i++)
-    json_array_append_new(msgs, json_pack("{s:s,s:o}", "role", req->msgs[i].role,
-                                          "content", jstr(req->msgs[i].content)));
-  json_object_set_new(b, "messages", msgs);
+  json_object_set_new(b, "messages", role_content_messages(req));
   /* explicit both ways: Ollama streams unless told not to */
   json_object_set_new(b, "stream", json_boolean(stream));
   if(schema)
