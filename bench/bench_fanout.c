@@ -118,6 +118,8 @@ typedef struct lean_conn {
   char *out;
   size_t out_len, out_off;
   double deadline;           /* while serving */
+  double arrival;            /* when the request being served was whole */
+  size_t trace_at;           /* its reply time's place in lean.trace */
   int state;                 /* 0 reading, 1 queued, 2 serving */
   struct lean_conn *qnext;
 } lean_conn;
@@ -130,7 +132,11 @@ typedef struct lean {
   int n_serving, max_serving;
   lean_conn *qhead, *qtail;
   long requests;
+  double *trace;             /* --trace: arrival, start, end of each request */
+  size_t n_trace, cap_trace;
 } lean;
+
+static const char *g_trace_path;   /* --trace FILE: lean's per-request timeline */
 
 static const char LEAN_BODY[] =
   "{\"id\":\"chatcmpl-lean\",\"object\":\"chat.completion\",\"created\":0,\"model\":\"fake\","
@@ -218,6 +224,17 @@ static void lean_parse(lean *L, lean_conn *c);
 
 static void lean_start_service(lean *L, lean_conn *c, double start)
 {
+  if(g_trace_path) {
+    if(L->n_trace + 4 > L->cap_trace) {
+      L->cap_trace = L->cap_trace ? 2 * L->cap_trace : 4 * 4096;
+      L->trace = realloc(L->trace, L->cap_trace * sizeof *L->trace);
+    }
+    L->trace[L->n_trace++] = c->arrival;
+    L->trace[L->n_trace++] = start;
+    L->trace[L->n_trace++] = start + L->t_s;
+    L->trace[L->n_trace++] = 0;   /* when the reply went out: lean_finish */
+    c->trace_at = L->n_trace - 1;
+  }
   c->state = 2;
   c->deadline = start + L->t_s;
   L->serving[L->n_serving++] = c;
@@ -240,6 +257,8 @@ static void lean_finish(lean *L, lean_conn *c, int slot)
   c->req_len = 0;
   lean_send(L, c, head, (size_t)hn);
   lean_send(L, c, LEAN_BODY, sizeof LEAN_BODY - 1);
+  if(g_trace_path)
+    L->trace[c->trace_at] = lean_now();
   lean_conn *next = L->qhead;
   if(next) {
     L->qhead = next->qnext;
@@ -267,6 +286,13 @@ static void lean_parse(lean *L, lean_conn *c)
     return;
   c->req_len = head + body;
   if(strncmp(c->in, "GET ", 4) == 0) {
+    FILE *tf = g_trace_path && L->n_trace ? fopen(g_trace_path, "a") : NULL;
+    for(size_t i = 0; tf && i < L->n_trace; i += 4)
+      fprintf(tf, "%.6f %.6f %.6f %.6f\n", L->trace[i], L->trace[i + 1], L->trace[i + 2],
+              L->trace[i + 3]);
+    if(tf)
+      fclose(tf);
+    L->n_trace = 0;
     char js[128], resp[256];
     int jn = snprintf(js, sizeof js, "{\"requests\":%ld,\"max_serving\":%d}", L->requests,
                       L->max_serving);
@@ -279,8 +305,9 @@ static void lean_parse(lean *L, lean_conn *c)
     lean_parse(L, c);
     return;
   }
+  c->arrival = lean_now();
   if(L->n_serving < L->slots)
-    lean_start_service(L, c, lean_now());
+    lean_start_service(L, c, c->arrival);
   else {
     c->state = 1;
     c->qnext = NULL;
@@ -476,6 +503,11 @@ static double run_round(const setting *s, const char *remote_url, const bench_fa
     mn_run_timing(run, &tm);
     *call_time = tm.local_call_time;
     secs = t.t_end - t.t_start;
+    FILE *tf = g_trace_path ? fopen(g_trace_path, "a") : NULL;
+    if(tf) {
+      fprintf(tf, "# local phase %.6f %.6f\n", t.t_start, t.t_end);
+      fclose(tf);
+    }
   }
   mn_run_free(run);
   mn_docs_free(docs);
@@ -552,12 +584,14 @@ static int run_setting(const setting *s, const char *fakellm, int use_lean,
 static void usage(FILE *f)
 {
   fputs("usage: bench_fanout [--build DIR] [--fakellm PATH] [--server fakellm|lean|both]\n"
-        "                    [--runs N] [--quick] [--stream] [--over K]\n", f);
+        "                    [--runs N] [--quick] [--stream] [--over K]\n"
+        "                    [--slots S (16: 2 x 8)] [--jobs J] [--trace FILE (lean)]\n", f);
 }
 
 int main(int argc, char **argv)
 {
   const char *build_arg = NULL, *fake_arg = NULL, *server_arg = "both";
+  int only_slots = 0, only_jobs = 0;   /* --slots/--jobs: just those rows */
   int runs = 3, quick = 0, stream = 0;
   for(int i = 1; i < argc; i++) {
     if(!strcmp(argv[i], "--build") && i + 1 < argc)
@@ -574,6 +608,12 @@ int main(int argc, char **argv)
       server_arg = argv[++i];
     else if(!strcmp(argv[i], "--over") && i + 1 < argc)
       g_over = atoi(argv[++i]);
+    else if(!strcmp(argv[i], "--slots") && i + 1 < argc)
+      only_slots = atoi(argv[++i]);
+    else if(!strcmp(argv[i], "--jobs") && i + 1 < argc)
+      only_jobs = atoi(argv[++i]);
+    else if(!strcmp(argv[i], "--trace") && i + 1 < argc)
+      g_trace_path = argv[++i];
     else if(!strcmp(argv[i], "--help")) {
       usage(stdout);
       return 0;
@@ -637,7 +677,8 @@ int main(int argc, char **argv)
   for(int k = 0; k < n_servers; k++) {
     for(size_t si = 0; si < sizeof slots / sizeof *slots; si++)
       for(size_t ji = 0; ji < sizeof jobs / sizeof *jobs; ji++) {
-        if(quick && jobs[ji] > 512)
+        if((quick && jobs[ji] > 512 && !only_jobs) || (only_slots && slots[si] != only_slots) ||
+           (only_jobs && jobs[ji] != only_jobs))
           continue;
         char name[32];
         snprintf(name, sizeof name, "1 endpoint, S=%d", slots[si]);
@@ -645,7 +686,8 @@ int main(int argc, char **argv)
         failures += run_setting(&s, fakellm, servers[k], remote.url, dir, runs, stream) != 0;
       }
     for(size_t ji = 0; ji < sizeof jobs / sizeof *jobs; ji++) {
-      if(quick && jobs[ji] > 512)
+      if((quick && jobs[ji] > 512 && !only_jobs) || (only_slots && only_slots != 16) ||
+         (only_jobs && jobs[ji] != only_jobs))
         continue;
       setting s = { "2 endpoints x 8 slots", 2, 8, T_MS, jobs[ji] };
       failures += run_setting(&s, fakellm, servers[k], remote.url, dir, runs, stream) != 0;
@@ -653,7 +695,7 @@ int main(int argc, char **argv)
   }
   printf("\n%-8s %-22s %5s %6s %9s %9s %9s %10s %7s\n", "server", "setting (T = 0)", "S", "J", "",
          "local s", "call s", "jobs/s", "busy");
-  for(int k = 0; k < n_servers; k++) {
+  for(int k = 0; k < n_servers && !only_slots && !only_jobs; k++) {
     setting s0 = { "1 endpoint, S=8", 1, 8, 0, 2048 };
     failures += run_setting(&s0, fakellm, servers[k], remote.url, dir, runs, stream) != 0;
   }
