@@ -36,6 +36,7 @@
 #include "minions.h"
 #include "net/retry.h"
 #include "net/stream.h"
+#include "net/warm.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -126,6 +127,8 @@ struct mn_http {
   void *idle_ud;
   unsigned long connects;     /* connections opened */
   uint64_t rng;
+  mn_warm_pool warm;          /* connections opened ahead (mn_http_warm) */
+  curl_socket_t handed;       /* the warm socket curl was just given */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -415,6 +418,29 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
   return n;
 }
 
+/* curl wants a socket for a new connection: a warm one to the same
+ * address if there is one (sock_opt then tells curl it is connected). */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+  mn_http *h = ud;
+  if(purpose == CURLSOCKTYPE_IPCXN) {
+    int fd = mn_warm_take(&h->warm, &a->addr, a->addrlen);
+    if(fd >= 0)
+      return h->handed = fd;
+  }
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+static int sock_opt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+  mn_http *h = ud;
+  (void)purpose;
+  if(fd != h->handed)
+    return CURL_SOCKOPT_OK;
+  h->handed = CURL_SOCKET_BAD;
+  return CURL_SOCKOPT_ALREADY_CONNECTED;
+}
+
 static void set_options(req *r, CURL *e)
 {
   const mn_http_opts *o = &r->http->o;
@@ -450,7 +476,14 @@ static void set_options(req *r, CURL *e)
   if(r->tls)   /* wait to multiplex on a TLS connection being set up */
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if(r->tls)   /* keep-alive probes keep long-lived remote connections open */
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if(r->http->warm.n) {
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r->http);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sock_opt);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, r->http);
+  }
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body_bytes);
   if(o->connect_timeout_ms > 0)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
@@ -961,6 +994,7 @@ int mn_http_new(mn_http **out, const mn_http_opts *opts)
   h->o = *opts;
   atomic_init(&h->cancelled, 0);
   h->timer_at = -1;
+  h->handed = CURL_SOCKET_BAD;
   h->multi = curl_multi_init();
   h->epfd = epoll_create1(EPOLL_CLOEXEC);
   h->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1022,7 +1056,13 @@ void mn_http_free(mn_http *h)
   curl_multi_cleanup(h->multi);   /* may still tell on_socket to forget sockets */
   close(h->epfd);
   close(h->wakefd);
+  mn_warm_free(&h->warm);
   free(h);
+}
+
+size_t mn_http_warm(mn_http *h, const char *url, size_t n)
+{
+  return h ? mn_warm_open(&h->warm, url, n) : 0;
 }
 
 mn_http_endpoint *mn_http_endpoint_new(mn_http *h, const char *name, int max_inflight)

@@ -134,6 +134,12 @@ void mn_http_set_idle(mn_http *http, mn_http_idle_cb cb, void *userdata);
  * another thread or a signal handler. */
 void mn_http_cancel(mn_http *http);
 int mn_http_cancelled(const mn_http *http);
+/* Open up to n connections to url's host and port now, for requests to
+ * come (see net/warm.h): curl takes them instead of connecting when it
+ * needs new connections there. Only for a host given as an IP address or
+ * "localhost". Returns how many connects were started. */
+size_t mn_http_warm(mn_http *h, const char *url, size_t n);
+
 /* Connections opened so far: with warm connection reuse this stays near
  * the number of slots however many requests ran. */
 unsigned long mn_http_connects(const mn_http *http);

@@ -901,6 +901,7 @@ void mn_fk_accept(mn_fk_server *s)
       s->all->prev = c;
     s->all = c;
     s->n_conns++;
+    s->n_accepted++;
   }
 }
 

@@ -266,6 +266,7 @@ typedef struct mn_fk_server {
   mn_fk_conn *all;           /* live connections */
   mn_fk_conn *graveyard;     /* dead connections, freed after each batch */
   size_t n_conns;
+  size_t n_accepted;           /* connections accepted since start */
   int reserve_fd;            /* spare fd, given up to shed a connection on EMFILE */
   int stop;
 } mn_fk_server;

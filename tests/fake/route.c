@@ -577,14 +577,15 @@ static void handle_control(mn_fk_server *s, const mn_fk_req *req,
   int post = strcmp(req->method, "POST") == 0;
   if(strcmp(p, "stats") == 0 && get) {
     reply_json(plan, req, 200,
-               json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:I}",
+               json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:I,s:I}",
                          "requests", (json_int_t)s->requests,
                          "max_concurrent", s->max_concurrent,
                          "max_serving", s->max_serving,
                          "concurrent", s->concurrent,
                          "serving", s->serving,
                          "queued", s->queued,
-                         "connections", (json_int_t)s->n_conns));
+                         "connections", (json_int_t)s->n_conns,
+                         "accepted", (json_int_t)s->n_accepted));
     return;
   }
   if(strcmp(p, "requests") == 0 && get) {

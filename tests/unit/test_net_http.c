@@ -24,6 +24,7 @@
 
 #include "minions.h"
 #include "net/http.h"
+#include "net/warm.h"
 #include "testutil.h"
 #include "util/buf.h"
 #include "util/mem.h"
@@ -919,6 +920,75 @@ static void submit_from_callback(void **state)
   free(body);
 }
 
+/* Connections opened ahead are the ones the requests use: the server
+ * accepts no new connection for them. */
+static void warm_connections_taken(void **state)
+{
+  mn_fake f;
+  extra_start(&f, NULL);
+  char url[128];
+  snprintf(url, sizeof url, "%s/v1/chat/completions", f.url);
+  char *body = chat_body("case-warm", 0);
+  mn_http *h = new_http(10000, 10000, 0, 10, 50, 0);
+  assert_int_equal(mn_http_warm(h, "http://example.com/v1", 4), 0);   /* needs DNS */
+  assert_int_equal(mn_http_warm(h, "not a url", 4), 0);
+  assert_int_equal(mn_http_warm(h, f.url, 4), 4);
+  long before = fake_stat(&f, "accepted");   /* the 4 and this query's own */
+  assert_int_equal(before, 5);
+  mn_http_endpoint *ep = mn_http_endpoint_new(h, "local", 4);
+  outcome o[4];
+  memset(o, 0, sizeof o);
+  for(int i = 0; i < 4; i++)
+    submit(h, ep, "POST", url, body, MN_HTTP_STREAM_NONE, NULL, &o[i]);
+  assert_int_equal(mn_http_run(h), 0);
+  for(int i = 0; i < 4; i++) {
+    assert_int_equal(o[i].code, MN_OK);
+    assert_int_equal(o[i].status, 200);
+    outcome_free(&o[i]);
+  }
+  assert_int_equal(fake_stat(&f, "accepted"), before + 1);   /* only the query's */
+  assert_int_equal(fake_stat(&f, "requests"), 4);
+  mn_http_free(h);
+  extra_stop(&f);
+  free(body);
+}
+
+/* A warm socket the server has closed is dropped, a live one handed out. */
+static void warm_closed_socket_dropped(void **state)
+{
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof a;
+  assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(lfd, 8), 0);
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+  char url[64];
+  snprintf(url, sizeof url, "http://localhost:%d/v1", ntohs(a.sin_port));
+  mn_warm_pool p = MN_WARM_POOL_INIT;
+  assert_int_equal(mn_warm_open(&p, url, 2), 2);
+  int s1 = accept(lfd, NULL, NULL), s2 = accept(lfd, NULL, NULL);
+  assert_true(s1 >= 0 && s2 >= 0);
+  close(s1);   /* the server hangs up on one of them */
+  usleep(20000);
+  struct sockaddr_in other = a;
+  other.sin_port = htons((uint16_t)(ntohs(a.sin_port) ^ 1));
+  assert_int_equal(mn_warm_take(&p, (struct sockaddr *)&other, sizeof other), -1);
+  int fd = mn_warm_take(&p, (struct sockaddr *)&a, sizeof a);
+  assert_true(fd >= 0);
+  assert_int_equal(send(fd, "ping", 4, MSG_NOSIGNAL), 4);
+  char buf[8];
+  assert_int_equal(recv(s2, buf, sizeof buf, 0), 4);   /* the live one */
+  assert_int_equal(mn_warm_take(&p, (struct sockaddr *)&a, sizeof a), -1);
+  assert_int_equal(p.n, 0);
+  close(fd);
+  close(s2);
+  close(lfd);
+  mn_warm_free(&p);
+}
+
 static void bad_requests_and_free_pending(void **state)
 {
   mn_http *h = new_http(10000, 10000, 0, 10, 50, 0);
@@ -1056,6 +1126,8 @@ int main(void)
     cmocka_unit_test(cancel_during_backoff),
     cmocka_unit_test(cancel_from_signal_handler),
     cmocka_unit_test(submit_from_callback),
+    cmocka_unit_test(warm_connections_taken),
+    cmocka_unit_test(warm_closed_socket_dropped),
     cmocka_unit_test(bad_requests_and_free_pending),
     cmocka_unit_test(throughput_report),
   };
