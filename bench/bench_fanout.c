@@ -2,6 +2,7 @@
  *
  *   bench_fanout [--build DIR] [--fakellm PATH] [--server fakellm|lean|both]
  *                [--runs N] [--quick] [--stream] [--over K]
+ *                [--slots S] [--jobs J] [--trace FILE]
  *
  * A local fakellm with S slots, each request holding its slot T ms; one
  * MinionS round (the public API, protocol "minions", one round) whose
@@ -18,7 +19,10 @@
  * endpoints of 8 slots each; and T = 0 (jobs per second: the orchestrator's
  * own ceiling, the server answering at once). Median of --runs runs
  * (default 3; --quick: 1 run, J <= 512). The lines starting "summary:" are
- * what bench/run.sh tabulates.
+ * what bench/run.sh tabulates. --slots/--jobs run only the rows with that
+ * S (16: the two endpoints of 8) or J; --trace appends lean's per-request
+ * timeline (arrival, slot start, due, reply sent) and each run's local
+ * phase to FILE, all CLOCK_MONOTONIC seconds.
  */
 #define _GNU_SOURCE   /* memmem, accept4 */
 #include <errno.h>
