@@ -429,6 +429,7 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
     if(fd >= 0)
       return h->handed = fd;
   }
+  h->handed = CURL_SOCKET_BAD;   /* a number curl may have closed unasked */
   return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
