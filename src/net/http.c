@@ -99,8 +99,9 @@ struct mn_http_endpoint {
   req *qhead, *qtail;
   size_t queued;
   mn_http_endpoint *next;
-  /* smoothed service time of its successful attempts (see wait_events) */
-  double svc_mean;
+  /* service times of its successful attempts: smoothed, and the shortest
+   * (see wait_events) */
+  double svc_mean, svc_min;
   unsigned long svc_n;
 };
 
@@ -649,7 +650,9 @@ static int classify(req *r, CURLcode cc, int idle, int os_errno, int *retry,
 
 static void learn_service_time(mn_http_endpoint *ep, double x)
 {
-  ep->svc_mean = ep->svc_n++ ? ep->svc_mean + (x - ep->svc_mean) / 8 : x;
+  ep->svc_mean = ep->svc_n ? ep->svc_mean + (x - ep->svc_mean) / 8 : x;
+  ep->svc_min = ep->svc_n && ep->svc_min < x ? ep->svc_min : x;
+  ep->svc_n++;
 }
 
 /* An attempt of r ended (curl finished it, or the loop saw it idle). */
@@ -861,10 +864,12 @@ static void curl_action(mn_http *h, curl_socket_t fd, int flags)
  * slots end together, that cost each slot some 2 ms a wave (S = 32,
  * T = 20 ms: a tenth of the slots' time). So the loop polls instead of
  * sleeping while a request younger than POLL_FOR_S is in flight on an
- * endpoint whose replies take POLL_SERVICE_MIN_S..POLL_FOR_S (learnt from
- * its replies; unknown before the first). Slower replies (real models:
- * seconds) and a stalled server cost no polling, nor do instant replies
- * (the server is then the bottleneck and waiting on it gains nothing). */
+ * endpoint whose every reply took at least POLL_SERVICE_MIN_S and which
+ * answers within POLL_FOR_S on average (learnt from its replies; unknown
+ * before the first). Slower replies (real models: seconds) and a stalled
+ * server cost no polling, nor does a server that answers some request at
+ * once: replies that are slow only for waiting in its queue mean the
+ * server is the bottleneck, and waiting on it faster gains nothing. */
 #define POLL_SERVICE_MIN_S 0.005
 #define POLL_FOR_S 0.050
 
@@ -874,7 +879,7 @@ static double poll_span(const mn_http *h, double now)
   double until = now;
   for(const req *r = h->ihead; r; r = r->inext) {
     const mn_http_endpoint *ep = r->ep;
-    if(ep->svc_n && (ep->svc_mean < POLL_SERVICE_MIN_S || ep->svc_mean > POLL_FOR_S))
+    if(ep->svc_n && (ep->svc_min < POLL_SERVICE_MIN_S || ep->svc_mean > POLL_FOR_S))
       continue;
     if(r->t_start + POLL_FOR_S > until)
       until = r->t_start + POLL_FOR_S;
