@@ -989,6 +989,47 @@ static void warm_closed_socket_dropped(void **state)
   mn_warm_free(&p);
 }
 
+static double cpu_seconds(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The loop polls only for fast replies: with replies that take 150 ms it
+ * polls through the first 50 ms (nothing learnt yet) and then sleeps, so
+ * two waves (300 ms) cost far less CPU than their wall time. */
+static void no_polling_for_slow_replies(void **state)
+{
+  mn_fake f;
+  const char *args[] = { "--slots", "2", "--service-ms", "150", NULL };
+  extra_start(&f, args);
+  char url[128];
+  snprintf(url, sizeof url, "%s/v1/chat/completions", f.url);
+  char *body = chat_body("case-slow", 0);
+  mn_http *h = new_http(10000, 10000, 0, 10, 50, 0);
+  mn_http_endpoint *ep = mn_http_endpoint_new(h, "local", 2);
+  outcome o[4];
+  memset(o, 0, sizeof o);
+  for(int i = 0; i < 4; i++)
+    submit(h, ep, "POST", url, body, MN_HTTP_STREAM_NONE, NULL, &o[i]);
+  double wall = mn_now(), cpu = cpu_seconds();
+  assert_int_equal(mn_http_run(h), 0);
+  wall = mn_now() - wall;
+  cpu = cpu_seconds() - cpu;
+  for(int i = 0; i < 4; i++) {
+    assert_int_equal(o[i].code, MN_OK);
+    outcome_free(&o[i]);
+  }
+  assert_true(wall >= 0.29);
+  if(cpu > 0.12)
+    fail_msg("%.3f s of CPU for %.3f s of slow replies: the loop polled", cpu, wall);
+  mn_http_free(h);
+  extra_stop(&f);
+  free(body);
+}
+
 static void bad_requests_and_free_pending(void **state)
 {
   mn_http *h = new_http(10000, 10000, 0, 10, 50, 0);
@@ -1128,6 +1169,7 @@ int main(void)
     cmocka_unit_test(submit_from_callback),
     cmocka_unit_test(warm_connections_taken),
     cmocka_unit_test(warm_closed_socket_dropped),
+    cmocka_unit_test(no_polling_for_slow_replies),
     cmocka_unit_test(bad_requests_and_free_pending),
     cmocka_unit_test(throughput_report),
   };
