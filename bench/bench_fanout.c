@@ -136,7 +136,7 @@ typedef struct lean {
   int n_serving, max_serving;
   lean_conn *qhead, *qtail;
   long requests;
-  double *trace;             /* --trace: arrival, start, end of each request */
+  double *trace;             /* --trace: arrival, slot start, due, reply sent; 4 per request */
   size_t n_trace, cap_trace;
 } lean;
 
@@ -585,6 +585,16 @@ static int run_setting(const setting *s, const char *fakellm, int use_lean,
   return 0;
 }
 
+/* --slots/--jobs/--quick: whether the row with S total slots and J jobs runs. */
+static int g_only_slots, g_only_jobs, g_quick;
+
+static int row_wanted(int total_slots, int jobs)
+{
+  if(g_only_jobs)
+    return jobs == g_only_jobs && (!g_only_slots || total_slots == g_only_slots);
+  return (!g_quick || jobs <= 512) && (!g_only_slots || total_slots == g_only_slots);
+}
+
 static void usage(FILE *f)
 {
   fputs("usage: bench_fanout [--build DIR] [--fakellm PATH] [--server fakellm|lean|both]\n"
@@ -595,7 +605,6 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
   const char *build_arg = NULL, *fake_arg = NULL, *server_arg = "both";
-  int only_slots = 0, only_jobs = 0;   /* --slots/--jobs: just those rows */
   int runs = 3, quick = 0, stream = 0;
   for(int i = 1; i < argc; i++) {
     if(!strcmp(argv[i], "--build") && i + 1 < argc)
@@ -613,9 +622,9 @@ int main(int argc, char **argv)
     else if(!strcmp(argv[i], "--over") && i + 1 < argc)
       g_over = atoi(argv[++i]);
     else if(!strcmp(argv[i], "--slots") && i + 1 < argc)
-      only_slots = atoi(argv[++i]);
+      g_only_slots = atoi(argv[++i]);
     else if(!strcmp(argv[i], "--jobs") && i + 1 < argc)
-      only_jobs = atoi(argv[++i]);
+      g_only_jobs = atoi(argv[++i]);
     else if(!strcmp(argv[i], "--trace") && i + 1 < argc)
       g_trace_path = argv[++i];
     else if(!strcmp(argv[i], "--help")) {
@@ -629,6 +638,16 @@ int main(int argc, char **argv)
   }
   if(quick)
     runs = 1;
+  g_quick = quick;
+  if(g_only_slots && g_only_slots != 1 && g_only_slots != 4 && g_only_slots != 8 &&
+     g_only_slots != 16 && g_only_slots != 32) {
+    fprintf(stderr, "bench_fanout: --slots wants 1, 4, 8, 32 or 16 (two endpoints of 8)\n");
+    return 2;
+  }
+  if(g_only_jobs && g_only_jobs != 64 && g_only_jobs != 512 && g_only_jobs != 2048) {
+    fprintf(stderr, "bench_fanout: --jobs wants 64, 512 or 2048\n");
+    return 2;
+  }
   if(g_over < 1 || g_over > 8) {
     fprintf(stderr, "bench_fanout: --over wants 1..8\n");
     return 2;
@@ -681,8 +700,7 @@ int main(int argc, char **argv)
   for(int k = 0; k < n_servers; k++) {
     for(size_t si = 0; si < sizeof slots / sizeof *slots; si++)
       for(size_t ji = 0; ji < sizeof jobs / sizeof *jobs; ji++) {
-        if((quick && jobs[ji] > 512 && !only_jobs) || (only_slots && slots[si] != only_slots) ||
-           (only_jobs && jobs[ji] != only_jobs))
+        if(!row_wanted(slots[si], jobs[ji]))
           continue;
         char name[32];
         snprintf(name, sizeof name, "1 endpoint, S=%d", slots[si]);
@@ -690,8 +708,7 @@ int main(int argc, char **argv)
         failures += run_setting(&s, fakellm, servers[k], remote.url, dir, runs, stream) != 0;
       }
     for(size_t ji = 0; ji < sizeof jobs / sizeof *jobs; ji++) {
-      if((quick && jobs[ji] > 512 && !only_jobs) || (only_slots && only_slots != 16) ||
-         (only_jobs && jobs[ji] != only_jobs))
+      if(!row_wanted(16, jobs[ji]))
         continue;
       setting s = { "2 endpoints x 8 slots", 2, 8, T_MS, jobs[ji] };
       failures += run_setting(&s, fakellm, servers[k], remote.url, dir, runs, stream) != 0;
@@ -699,7 +716,7 @@ int main(int argc, char **argv)
   }
   printf("\n%-8s %-22s %5s %6s %9s %9s %9s %10s %7s\n", "server", "setting (T = 0)", "S", "J", "",
          "local s", "call s", "jobs/s", "busy");
-  for(int k = 0; k < n_servers && !only_slots && !only_jobs; k++) {
+  for(int k = 0; k < n_servers && !g_only_slots && !g_only_jobs; k++) {
     setting s0 = { "1 endpoint, S=8", 1, 8, 0, 2048 };
     failures += run_setting(&s0, fakellm, servers[k], remote.url, dir, runs, stream) != 0;
   }

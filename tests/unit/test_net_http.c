@@ -920,6 +920,23 @@ static void submit_from_callback(void **state)
   free(body);
 }
 
+/* POST body to url n times at once (n <= 8) and drive them; each must
+ * come back 200. */
+static void post_all_ok(mn_http *h, mn_http_endpoint *ep, const char *url, const char *body, int n)
+{
+  outcome o[8];
+  assert_true(n <= 8);
+  memset(o, 0, sizeof o);
+  for(int i = 0; i < n; i++)
+    submit(h, ep, "POST", url, body, MN_HTTP_STREAM_NONE, NULL, &o[i]);
+  assert_int_equal(mn_http_run(h), 0);
+  for(int i = 0; i < n; i++) {
+    assert_int_equal(o[i].code, MN_OK);
+    assert_int_equal(o[i].status, 200);
+    outcome_free(&o[i]);
+  }
+}
+
 /* Connections opened ahead are the ones the requests use: the server
  * accepts no new connection for them. */
 static void warm_connections_taken(void **state)
@@ -935,17 +952,7 @@ static void warm_connections_taken(void **state)
   assert_int_equal(mn_http_warm(h, f.url, 4), 4);
   long before = fake_stat(&f, "accepted");   /* the 4 and this query's own */
   assert_int_equal(before, 5);
-  mn_http_endpoint *ep = mn_http_endpoint_new(h, "local", 4);
-  outcome o[4];
-  memset(o, 0, sizeof o);
-  for(int i = 0; i < 4; i++)
-    submit(h, ep, "POST", url, body, MN_HTTP_STREAM_NONE, NULL, &o[i]);
-  assert_int_equal(mn_http_run(h), 0);
-  for(int i = 0; i < 4; i++) {
-    assert_int_equal(o[i].code, MN_OK);
-    assert_int_equal(o[i].status, 200);
-    outcome_free(&o[i]);
-  }
+  post_all_ok(h, mn_http_endpoint_new(h, "local", 4), url, body, 4);
   assert_int_equal(fake_stat(&f, "accepted"), before + 1);   /* only the query's */
   assert_int_equal(fake_stat(&f, "requests"), 4);
   mn_http_free(h);
@@ -1009,19 +1016,10 @@ static void no_polling_for_slow_replies(void **state)
   snprintf(url, sizeof url, "%s/v1/chat/completions", f.url);
   char *body = chat_body("case-slow", 0);
   mn_http *h = new_http(10000, 10000, 0, 10, 50, 0);
-  mn_http_endpoint *ep = mn_http_endpoint_new(h, "local", 2);
-  outcome o[4];
-  memset(o, 0, sizeof o);
-  for(int i = 0; i < 4; i++)
-    submit(h, ep, "POST", url, body, MN_HTTP_STREAM_NONE, NULL, &o[i]);
   double wall = mn_now(), cpu = cpu_seconds();
-  assert_int_equal(mn_http_run(h), 0);
+  post_all_ok(h, mn_http_endpoint_new(h, "local", 2), url, body, 4);
   wall = mn_now() - wall;
   cpu = cpu_seconds() - cpu;
-  for(int i = 0; i < 4; i++) {
-    assert_int_equal(o[i].code, MN_OK);
-    outcome_free(&o[i]);
-  }
   assert_true(wall >= 0.29);
   if(cpu > 0.12)
     fail_msg("%.3f s of CPU for %.3f s of slow replies: the loop polled", cpu, wall);
