@@ -35,13 +35,22 @@ char *mn_wire_url(const mn_provider *p, const char *model, const char *base,
 
 /* ---- Requests ------------------------------------------------------------ */
 
-/* The last JSON schema parsed for a target, reused while the next request
- * carries the same text: MinionS sends one schema with thousands of jobs,
- * and parsing it each time cost a tenth of a round's CPU. Owned by whoever
- * owns the target; release with mn_wire_memo_free. */
+/* What the last requests for a target had in common, reused while the next
+ * one shares it: MinionS sends thousands of jobs with one schema and one
+ * system prompt, and building each body from scratch cost most of the time
+ * it takes to hand a wave of jobs to the local server. Owned by whoever owns
+ * the target; release with mn_wire_memo_free. */
 typedef struct mn_wire_memo {
   char *schema_text;
   struct json_t *schema;
+  /* A round's jobs differ only in their last message. `shape` is the last
+   * request but that message's text; when the next one has the same shape,
+   * its body is `head` + that text as a JSON string + `tail`. */
+  mn_buf shape;
+  char *head, *tail;
+  size_t head_len, tail_len;
+  int prefill;
+  unsigned long envelope_hits;   /* bodies built from head and tail */
 } mn_wire_memo;
 
 void mn_wire_memo_free(mn_wire_memo *m);

@@ -1170,10 +1170,8 @@ static int write_value(jw *w, const json_t *v, int depth)
   return -1;
 }
 
-int mn_json_write(mn_buf *b, const json_t *v, size_t flags)
+static jw *jw_new(mn_buf *b, size_t flags)
 {
-  if(flags & ~(size_t)(JSON_COMPACT | JSON_MAX_INDENT | JSON_REAL_PRECISION(31)))
-    return -1;
   jw *w = mn_xmalloc(sizeof *w);
   w->b = b;
   w->compact = (flags & JSON_COMPACT) != 0;
@@ -1181,11 +1179,31 @@ int mn_json_write(mn_buf *b, const json_t *v, size_t flags)
   w->precision = (int)((flags / JSON_REAL_PRECISION(1)) & 31);
   w->err = 0;
   w->n = 0;
-  int rc = write_value(w, v, 0);
+  return w;
+}
+
+/* Flush and free w; -1 if rc is, or if the buffer's cap was reached. */
+static int jw_end(jw *w, int rc)
+{
   jw_flush(w);
   rc = rc || w->err ? -1 : 0;
   free(w);
   return rc;
+}
+
+int mn_json_write(mn_buf *b, const json_t *v, size_t flags)
+{
+  if(flags & ~(size_t)(JSON_COMPACT | JSON_MAX_INDENT | JSON_REAL_PRECISION(31)))
+    return -1;
+  jw *w = jw_new(b, flags);
+  return jw_end(w, write_value(w, v, 0));
+}
+
+int mn_json_write_string(mn_buf *b, const char *s, size_t n)
+{
+  jw *w = jw_new(b, 0);
+  write_string(w, s, n);
+  return jw_end(w, 0);
 }
 
 uint64_t mn_json_span_u64(const mn_json_span *sp)

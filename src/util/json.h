@@ -85,6 +85,9 @@ int mn_json_span_append(const mn_json_span *span, mn_buf *b);
  * them). Flags: JSON_COMPACT, JSON_INDENT(n), JSON_REAL_PRECISION(n); -1 for
  * others, if b's cap is passed, or if v holds a NaN or an infinity. */
 int mn_json_write(mn_buf *b, const json_t *v, size_t flags);
+/* Append s (n bytes of valid UTF-8) as mn_json_write writes a string value,
+ * quotes included; -1 if that would pass b's cap. */
+int mn_json_write_string(mn_buf *b, const char *s, size_t n);
 
 /* Compact UTF-8 text of `v` (no spaces, keys in insertion order); caller
  * frees with free(). Never NULL: aborts on out-of-memory like mn_xmalloc. */

@@ -222,7 +222,7 @@ static void schema_memo_gives_the_same_bodies(void **state)
   static const char *const provs[] = { "openai", "ollama", "anthropic", "gemini" };
   for(size_t p = 0; p < 4; p++) {
     mn_wire_target t = { mn_provider_find(provs[p]), "m", "k" };
-    mn_wire_memo memo = { NULL, NULL };
+    mn_wire_memo memo = { 0 };
     for(int round = 0; round < 7; round++) {
       const char *schema = schemas[round % 2 == 0 && round < 4 ? 0 : round < 6 ? 1 : 2];
       mn_chat_msg msgs[] = { { "system", "Be brief." }, { "user", "Say \"hi\"." } };
@@ -246,6 +246,67 @@ static void schema_memo_gives_the_same_bodies(void **state)
   }
 }
 
+/* A round of jobs: bodies built from the memo's envelope must be byte for
+ * byte the ones built from scratch, whatever the last message holds
+ * (escapes, invalid UTF-8, the envelope's own mark), and any change to the
+ * rest of the request must be seen. */
+static void envelope_gives_the_same_bodies(void **state)
+{
+  (void)state;
+  static const char *const lasts[] = {
+    "Chunk 1: revenue was $4.2bn.", "quote \" and backslash \\ and tab\t and \x01",
+    "bad UTF-8 \xC3\x28 here", "caf\xC3\xA9 \xE2\x80\xA8 \xF0\x9F\x98\x80",
+    "\x01minions:last message\x01", "",
+    "a longer chunk that takes Ollama's context window over the next 1024 tokens",
+  };
+  static const char *const provs[] = { "openai", "ollama", "anthropic", "gemini" };
+  char big[12000];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  for(size_t p = 0; p < 4; p++) {
+    mn_wire_target t = { mn_provider_find(provs[p]), "claude-3-5-haiku", "k" };
+    mn_wire_memo memo = { 0 };
+    unsigned long builds = 0;
+    for(int round = 0; round < 40; round++) {
+      const char *last = round % 9 == 8 ? big : lasts[round % 7];
+      /* rounds 20-24 change the system prompt each time, 30-31 the role,
+       * 35 the schema: the memo must notice */
+      char sys[64];
+      snprintf(sys, sizeof sys, "Answer from the chunk.%s%d", round >= 20 && round < 25 ? " " : "",
+               round >= 20 && round < 25 ? round : 0);
+      mn_chat_msg msgs[] = { { "system", sys }, { "user", "Earlier turn." },
+                             { round >= 30 && round < 32 ? "assistant" : "user", last } };
+      mn_chat_req req = { .msgs = msgs, .n_msgs = 3, .temperature = 0.2, .max_tokens = 512,
+                          .json_schema = round == 35 ? "{\"type\":\"object\"}"
+                                                     : "{\"type\":\"object\",\"required\":[\"answer\"]}",
+                          .schema_name = "job_output" };
+      mn_wire_req a, b;
+      char *ea = NULL, *eb = NULL;
+      assert_int_equal(mn_wire_build(&t, &req, round % 4 == 3, &a, &ea), MN_OK);
+      assert_int_equal(mn_wire_build_memo(&t, &memo, &req, round % 4 == 3, &b, &eb), MN_OK);
+      assert_int_equal(a.body_len, b.body_len);
+      assert_memory_equal(a.body, b.body, a.body_len);
+      assert_int_equal(a.prefill, b.prefill);
+      mn_wire_req_free(&a);
+      mn_wire_req_free(&b);
+      builds++;
+    }
+    /* then ten jobs of one round: all but the first from the envelope */
+    unsigned long before = memo.envelope_hits;
+    for(int job = 0; job < 10; job++) {
+      mn_chat_msg msgs[] = { { "system", "Answer from the chunk." }, { "user", lasts[job % 7] } };
+      mn_chat_req req = { .msgs = msgs, .n_msgs = 2, .max_tokens = 512, .json_object = 1 };
+      mn_wire_req b;
+      char *eb = NULL;
+      assert_int_equal(mn_wire_build_memo(&t, &memo, &req, 0, &b, &eb), MN_OK);
+      mn_wire_req_free(&b);
+    }
+    assert_int_equal(memo.envelope_hits - before, 9);
+    assert_true(before >= builds / 4);
+    mn_wire_memo_free(&memo);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -254,6 +315,7 @@ int main(void)
     cmocka_unit_test(ollama_agrees),
     cmocka_unit_test(damaged_events_agree),
     cmocka_unit_test(schema_memo_gives_the_same_bodies),
+    cmocka_unit_test(envelope_gives_the_same_bodies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
