@@ -35,6 +35,7 @@ static void forget_envelope(mn_wire_memo *m)
   free(m->tail);
   m->head = m->tail = NULL;
   m->head_len = m->tail_len = 0;
+  m->unsplittable = 0;
 }
 
 void mn_wire_memo_free(mn_wire_memo *m)
@@ -430,11 +431,10 @@ static int same_shape(const mn_wire_target *t, mn_wire_memo *m, const mn_chat_re
 {
   mn_buf cur = MN_BUF_INIT(0);
   int same = 0;
+  /* too long: cur stays empty, which nothing matches */
   if(request_shape(t, req, stream, &cur) == 0)
     same = m->shape.len && cur.len == m->shape.len &&
            memcmp(cur.data, m->shape.data, cur.len) == 0;
-  else
-    mn_buf_reset(&cur);   /* too long: no shape, so nothing matches it */
   if(same) {
     mn_buf_free(&cur);
     return 1;
@@ -476,6 +476,7 @@ static void make_envelope(const mn_wire_target *t, mn_wire_memo *m, const mn_cha
       m->prefill = prefill;
     }
   }
+  m->unsplittable = !m->head;   /* not tried again for this shape */
   mn_buf_free(&text);
   free(msgs);
 }
@@ -506,7 +507,7 @@ int mn_wire_build_memo(const mn_wire_target *t, mn_wire_memo *memo, const mn_cha
   mn_buf text = MN_BUF_INIT(0);
   int prefill = 0, built = 0;
   if(memo && same_shape(t, memo, req, stream)) {
-    if(!memo->head)
+    if(!memo->head && !memo->unsplittable)
       make_envelope(t, memo, req, schema, stream);
     if(memo->head && envelope_body(memo, req->msgs[req->n_msgs - 1].content, &text) == 0) {
       prefill = memo->prefill;

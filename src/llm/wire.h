@@ -50,6 +50,7 @@ typedef struct mn_wire_memo {
   char *head, *tail;
   size_t head_len, tail_len;
   int prefill;
+  int unsplittable;              /* this shape has no envelope (mark not found once) */
   unsigned long envelope_hits;   /* bodies built from head and tail */
 } mn_wire_memo;
 

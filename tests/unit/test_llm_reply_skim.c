@@ -303,6 +303,22 @@ static void envelope_gives_the_same_bodies(void **state)
     }
     assert_int_equal(memo.envelope_hits - before, 9);
     assert_true(before >= builds / 4);
+    /* an earlier message holding the mark: no envelope, the full path */
+    before = memo.envelope_hits;
+    for(int job = 0; job < 4; job++) {
+      mn_chat_msg msgs[] = { { "user", "\x01minions:last message\x01" }, { "assistant", "Noted." },
+                             { "user", lasts[job] } };
+      mn_chat_req req = { .msgs = msgs, .n_msgs = 3, .json_object = 1 };
+      mn_wire_req a, b;
+      char *ea = NULL, *eb = NULL;
+      assert_int_equal(mn_wire_build(&t, &req, 0, &a, &ea), MN_OK);
+      assert_int_equal(mn_wire_build_memo(&t, &memo, &req, 0, &b, &eb), MN_OK);
+      assert_string_equal(a.body, b.body);
+      mn_wire_req_free(&a);
+      mn_wire_req_free(&b);
+    }
+    assert_int_equal(memo.envelope_hits, before);
+    assert_int_equal(memo.unsplittable, 1);
     mn_wire_memo_free(&memo);
   }
 }
