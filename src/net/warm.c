@@ -2,17 +2,14 @@
 #define _GNU_SOURCE   /* POLLRDHUP */
 #include "net/warm.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "net/h1.h"
 #include "util/mem.h"
 
 struct mn_warm_sock {
@@ -20,46 +17,6 @@ struct mn_warm_sock {
   socklen_t len;
   struct sockaddr_storage addr;
 };
-
-/* The address url points at, if it needs no name lookup. */
-static int url_address(const char *url, struct sockaddr_storage *ss, socklen_t *len)
-{
-  CURLU *u = curl_url();
-  char *host = NULL, *port = NULL;
-  int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-           curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-           curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
-  memset(ss, 0, sizeof *ss);
-  if(ok) {
-    char *end = NULL;
-    long pn = strtol(port, &end, 10);
-    const char *name = strcasecmp(host, "localhost") == 0 ? "127.0.0.1" : host;
-    size_t n = strlen(name);
-    char v6[64];
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-    ok = *end == '\0' && pn > 0 && pn < 65536;
-    if(ok && inet_pton(AF_INET, name, &a4->sin_addr) == 1) {
-      a4->sin_family = AF_INET;
-      a4->sin_port = htons((uint16_t)pn);
-      *len = sizeof *a4;
-    }
-    else if(ok && n > 2 && n - 2 < sizeof v6 && name[0] == '[' && name[n - 1] == ']') {
-      memcpy(v6, name + 1, n - 2);
-      v6[n - 2] = '\0';
-      ok = inet_pton(AF_INET6, v6, &a6->sin6_addr) == 1;
-      a6->sin6_family = AF_INET6;
-      a6->sin6_port = htons((uint16_t)pn);
-      *len = sizeof *a6;
-    }
-    else
-      ok = 0;
-  }
-  curl_free(host);
-  curl_free(port);
-  curl_url_cleanup(u);
-  return ok;
-}
 
 static int same_address(const struct sockaddr_storage *a, socklen_t alen,
                         const struct sockaddr *b, socklen_t blen)
@@ -82,7 +39,7 @@ size_t mn_warm_open(mn_warm_pool *p, const char *url, size_t n)
   struct sockaddr_storage ss;
   socklen_t len;
   size_t started = 0;
-  if(!p || !url || !n || !url_address(url, &ss, &len))
+  if(!p || !url || !n || !mn_h1_address(url, &ss, &len))
     return 0;
   while(started < n && p->n < MN_WARM_MAX) {
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
