@@ -14,6 +14,15 @@
  * looks at every transfer on each call; with many slots ending together,
  * the first freed slot waited until all replies had been read, and the
  * fan-out lost a slot-time in every wave.
+ *
+ * The direct path: a plain-http request to a literal address (a local model
+ * server) is sent on our own keep-alive connections on the same epoll set
+ * (see h1.h), not through curl: curl spends some 35 us of CPU per request
+ * there, and when a round sends one request per slot at once, the slot
+ * served last waits for all of them. Both paths share the queues, retries,
+ * timeouts, caps and results; attempt outcomes are told in curl's codes, so
+ * one classify() reads both. MINIONS_HTTP=curl, or a proxy set in the
+ * environment, sends everything through curl.
  */
 #include "net/http.h"
 
@@ -27,14 +36,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "minions.h"
+#include "net/h1.h"
 #include "net/retry.h"
 #include "net/stream.h"
 #include "net/warm.h"
@@ -47,6 +61,7 @@ typedef enum req_state { RS_QUEUED, RS_INFLIGHT, RS_BACKOFF } req_state;
 typedef enum req_method { RM_GET, RM_HEAD, RM_POST, RM_OTHER } req_method;
 
 typedef struct req req;
+typedef struct dconn dconn;
 struct req {
   mn_http *http;
   mn_http_endpoint *ep;
@@ -70,8 +85,20 @@ struct req {
   mn_http_done_cb on_done;
   void *userdata;
 
+  /* direct path: the request head, and where it goes */
+  int direct;
+  char *head;
+  size_t head_len;
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+
   /* the current attempt */
-  CURL *easy;
+  CURL *easy;                 /* curl path */
+  dconn *conn;                /* direct path */
+  req *tprev, *tnext;         /* direct path: list by start time, for timeouts */
+  int start_err;              /* direct path: errno of a start that failed */
+  int connected;              /* a connection was up */
+  int os_errno;               /* of a failed connect or transfer */
   int attempts;
   double t_submit, t_start, t_last;
   double service;
@@ -131,6 +158,34 @@ struct mn_http {
   uint64_t rng;
   mn_warm_pool warm;          /* connections opened ahead (mn_http_warm) */
   curl_socket_t handed;       /* the warm socket curl was just given */
+  /* direct path */
+  int direct_ok;              /* not turned off (MINIONS_HTTP=curl, a proxy) */
+  dconn **byfd;               /* connections by socket */
+  size_t nbyfd;
+  uint32_t conn_gen;          /* tells a connection from an earlier one on its fd */
+  dconn *kept;                /* kept-alive connections, most recent first */
+  size_t nkept;
+  req *thead, *ttail;         /* direct attempts in flight, oldest first */
+  int start_failed;           /* a direct attempt failed to start: see run loop */
+  unsigned long direct_sent;  /* attempts sent on the direct path */
+  char *url_seen;             /* the last URL parsed for the direct path */
+  mn_h1_url url_parsed;       /* and what it gave (target NULL: not direct) */
+};
+
+/* A connection of the direct path. */
+struct dconn {
+  mn_http *http;
+  int fd;
+  uint32_t gen;
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  req *r;                     /* the request it carries; NULL while idle */
+  int connecting;             /* connect() not finished */
+  int reused;                 /* carried a whole exchange before */
+  size_t sent;                /* bytes of r's head and body written */
+  uint32_t events;            /* the epoll mask it is registered with */
+  mn_h1_parser p;
+  dconn *next;                /* idle list */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -323,6 +378,7 @@ static void req_free(req *r)
   free(r->url);
   free(r->url_log);
   curl_slist_free_all(r->headers);
+  free(r->head);
   free(r->body);
   mn_buf_free(&r->resp);
   if(r->stream == MN_HTTP_STREAM_SSE)
@@ -382,42 +438,49 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
   return n;
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+/* The reply's status and type are known: where its body goes. */
+static void reply_begins(req *r, long status, const char *content_type)
 {
-  req *r = ud;
-  mn_http *h = r->http;
-  size_t n = size * nmemb;
-  touch(r);
-  if(!r->status_known) {
-    long st = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
-    r->status = st;
-    r->status_known = 1;
-    r->streaming = r->stream != MN_HTTP_STREAM_NONE && st >= 200 && st < 300;
-    /* servers that ignore "stream": true answer with one JSON body: keep it
-     * whole so the caller can parse it as a plain reply */
-    const char *ct = NULL;
-    if(r->streaming && curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct &&
-       strncasecmp(ct, "application/json", 16) == 0)
-      r->streaming = 0;
-  }
-  if(n > h->o.max_body_bytes - r->rx) {
-    r->fail = MN_ELIMIT;
-    return CURL_WRITEFUNC_ERROR;
-  }
-  r->rx += n;
+  r->status = status;
+  r->status_known = 1;
+  r->streaming = r->stream != MN_HTTP_STREAM_NONE && status >= 200 && status < 300;
+  /* servers that ignore "stream": true answer with one JSON body: keep it
+   * whole so the caller can parse it as a plain reply */
+  if(r->streaming && content_type && strncasecmp(content_type, "application/json", 16) == 0)
+    r->streaming = 0;
+}
+
+/* Body bytes of the reply, from either path: 0, or the code that stops
+ * the attempt (also kept in r->fail). */
+static int reply_bytes(req *r, const char *ptr, size_t n)
+{
   int rc;
-  if(!r->streaming)
+  touch(r);
+  if(n > r->http->o.max_body_bytes - r->rx)
+    rc = MN_ELIMIT;
+  else if(r->rx += n, !r->streaming)
     rc = mn_buf_append(&r->resp, ptr, n);
   else if(r->stream == MN_HTTP_STREAM_SSE)
     rc = mn_sse_feed(&r->sse, ptr, n);
   else
     rc = mn_ndjson_feed(&r->nd, ptr, n);
-  if(rc) {
+  if(rc)
     r->fail = rc;
-    return CURL_WRITEFUNC_ERROR;
+  return rc;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+  req *r = ud;
+  size_t n = size * nmemb;
+  if(!r->status_known) {
+    long st = 0;
+    const char *ct = NULL;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
+    curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct);
+    reply_begins(r, st, ct);
   }
-  return n;
+  return reply_bytes(r, ptr, n) ? CURL_WRITEFUNC_ERROR : n;
 }
 
 /* curl wants a socket for a new connection: a warm one to the same
@@ -494,6 +557,10 @@ static void set_options(req *r, CURL *e)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->request_timeout_ms);
 }
 
+static void direct_start(req *r);
+static void conn_close(dconn *c);
+static void tlist_unlink(mn_http *h, req *r);
+
 /* Start the next attempt of r, which holds a slot of its endpoint. */
 static void start_attempt(req *r)
 {
@@ -508,6 +575,9 @@ static void start_attempt(req *r)
   r->rx = 0;
   r->fail = 0;
   r->retry_after_ms = -1;
+  r->start_err = 0;
+  r->connected = 0;
+  r->os_errno = 0;
   mn_buf_reset(&r->resp);
   if(r->stream == MN_HTTP_STREAM_SSE)
     mn_sse_reset(&r->sse);
@@ -516,6 +586,10 @@ static void start_attempt(req *r)
   ilist_push(h, r);
   if(r->on_attempt)
     r->on_attempt(r->userdata, r->attempts);
+  if(r->direct) {
+    direct_start(r);
+    return;
+  }
   r->easy = pool_get(h);
   if(r->easy) {
     set_options(r, r->easy);
@@ -550,20 +624,25 @@ static void dispatch(mn_http_endpoint *ep)
 static void detach(req *r)
 {
   mn_http *h = r->http;
-  long opened = 0;
-  if(curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
-    h->connects += (unsigned long)opened;
-  curl_multi_remove_handle(h->multi, r->easy);
-  pool_put(h, r->easy);
-  r->easy = NULL;
+  if(r->direct) {
+    if(r->conn)   /* cut off mid-exchange: the connection is of no further use */
+      conn_close(r->conn);
+    tlist_unlink(h, r);
+  } else {
+    long opened = 0;
+    if(curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
+      h->connects += (unsigned long)opened;
+    curl_multi_remove_handle(h->multi, r->easy);
+    pool_put(h, r->easy);
+    r->easy = NULL;
+  }
   ilist_unlink(h, r);
   r->ep->inflight--;
   r->service += mn_now() - r->t_start;
 }
 
 /* What an attempt's outcome means: the code, whether to retry, and why. */
-static int classify(req *r, CURLcode cc, int idle, int os_errno, int *retry,
-                    char *why, size_t why_size)
+static int classify(req *r, CURLcode cc, int idle, int *retry, char *why, size_t why_size)
 {
   mn_http *h = r->http;
   *retry = 0;
@@ -594,12 +673,10 @@ static int classify(req *r, CURLcode cc, int idle, int os_errno, int *retry,
     snprintf(why, why_size, "HTTP %ld", r->status);
     return MN_EHTTP;
   case CURLE_OPERATION_TIMEDOUT: {
-    /* connect time stays 0 until connected; an attempt that ended before
-     * the request limit can only have hit the connect limit */
-    curl_off_t connect_us = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    /* an attempt that ended unconnected before the request limit can only
+     * have hit the connect limit */
     double took_ms = (mn_now() - r->t_start) * 1000.0;
-    if(connect_us == 0 && h->o.connect_timeout_ms > 0 &&
+    if(!r->connected && h->o.connect_timeout_ms > 0 &&
        (h->o.request_timeout_ms <= 0 || took_ms < (double)h->o.request_timeout_ms))
       snprintf(why, why_size, "could not connect within %ld ms",
                h->o.connect_timeout_ms);
@@ -609,11 +686,11 @@ static int classify(req *r, CURLcode cc, int idle, int os_errno, int *retry,
     return MN_ETIMEOUT;
   }
   case CURLE_COULDNT_CONNECT:
-    if(os_errno == ECONNREFUSED)
+    if(r->os_errno == ECONNREFUSED)
       snprintf(why, why_size, "connection refused");
     else
       snprintf(why, why_size, "could not connect (%s)",
-               os_errno ? strerror(os_errno) : "unreachable");
+               r->os_errno ? strerror(r->os_errno) : "unreachable");
     return MN_ENET;
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
@@ -629,6 +706,10 @@ static int classify(req *r, CURLcode cc, int idle, int os_errno, int *retry,
   case CURLE_RECV_ERROR:
     snprintf(why, why_size, "connection reset or broken (%s)",
              cc == CURLE_SEND_ERROR ? "while sending" : "while receiving");
+    return MN_ENET;
+  case CURLE_WEIRD_SERVER_REPLY:
+    *retry = 0;
+    snprintf(why, why_size, "malformed HTTP reply");
     return MN_ENET;
   case CURLE_HTTP2:
   case CURLE_HTTP2_STREAM:
@@ -660,14 +741,20 @@ static void attempt_done(req *r, CURLcode cc, int idle)
 {
   mn_http *h = r->http;
   mn_http_endpoint *ep = r->ep;
-  if(!r->status_known)
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
-  long os_errno = 0;
-  if(cc == CURLE_COULDNT_CONNECT)
-    curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
+  if(!r->direct) {
+    long os_errno = 0;
+    curl_off_t connect_us = 0;   /* stays 0 until connected */
+    if(!r->status_known)
+      curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    if(cc == CURLE_COULDNT_CONNECT)
+      curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
+    curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    r->os_errno = (int)os_errno;
+    r->connected = connect_us > 0;
+  }
   char why[160] = "";
   int retry;
-  int code = classify(r, cc, idle, (int)os_errno, &retry, why, sizeof why);
+  int code = classify(r, cc, idle, &retry, why, sizeof why);
   if(code == MN_OK)
     learn_service_time(ep, mn_now() - r->t_start);
   detach(r);
@@ -701,6 +788,421 @@ static void attempt_done(req *r, CURLcode cc, int idle)
   else
     h->dhead = r;
   h->dtail = r;
+}
+
+/* ---- the direct path (plain http to a literal address; see h1.h) ---------- */
+
+static void tlist_push(mn_http *h, req *r)
+{
+  r->tnext = NULL;
+  r->tprev = h->ttail;
+  if(h->ttail)
+    h->ttail->tnext = r;
+  else
+    h->thead = r;
+  h->ttail = r;
+}
+
+static void tlist_unlink(mn_http *h, req *r)
+{
+  if(r->tprev)
+    r->tprev->tnext = r->tnext;
+  else
+    h->thead = r->tnext;
+  if(r->tnext)
+    r->tnext->tprev = r->tprev;
+  else
+    h->ttail = r->tprev;
+  r->tprev = r->tnext = NULL;
+}
+
+/* epoll data of a connection: its generation above its fd, so an event
+ * read before the fd was closed and reused is known as stale. curl's
+ * sockets and the wake-up fd carry generation 0. */
+static uint64_t conn_key(const dconn *c)
+{
+  return (uint64_t)c->gen << 32 | (uint32_t)c->fd;
+}
+
+/* Kept-alive connections: at most as many as curl keeps (see
+ * mn_http_endpoint_new). */
+static size_t kept_cap(const mn_http *h)
+{
+  return h->total_slots + 16 > 256 ? h->total_slots + 16 : 256;
+}
+
+static void kept_unlink(mn_http *h, dconn *c)
+{
+  for(dconn **pp = &h->kept; *pp; pp = &(*pp)->next)
+    if(*pp == c) {
+      *pp = c->next;
+      c->next = NULL;
+      h->nkept--;
+      return;
+    }
+}
+
+static void conn_close(dconn *c)
+{
+  mn_http *h = c->http;
+  if(c->r)
+    c->r->conn = NULL;
+  else
+    kept_unlink(h, c);
+  h->byfd[c->fd] = NULL;
+  close(c->fd);   /* which also takes it out of the epoll set */
+  mn_h1_free(&c->p);
+  free(c);
+}
+
+static int conn_watch(dconn *c, uint32_t events)
+{
+  if(c->events == events)
+    return 0;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = events;
+  ev.data.u64 = conn_key(c);
+  if(epoll_ctl(c->http->epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) != 0)
+    return errno;
+  c->events = events;
+  return 0;
+}
+
+/* What c must be watched for: always the server's bytes and its close
+ * (also while idle), and room to write while the request is not out. */
+static uint32_t conn_wants(const dconn *c)
+{
+  uint32_t ev = EPOLLIN | EPOLLRDHUP;
+  if(c->r && (c->connecting || c->sent < c->r->head_len + c->r->body_len))
+    ev |= EPOLLOUT;
+  return ev;
+}
+
+static int conn_head(void *ud);
+static int conn_body(void *ud, const char *data, size_t n);
+
+static dconn *conn_new(mn_http *h, int fd, const req *r, int connecting)
+{
+  int one = 1;   /* head and body go out at once: no waiting for an ACK */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if((size_t)fd >= h->nbyfd) {
+    size_t n = h->nbyfd ? h->nbyfd : 64;
+    while(n <= (size_t)fd)
+      n *= 2;
+    h->byfd = mn_xrealloc(h->byfd, n * sizeof *h->byfd);
+    memset(h->byfd + h->nbyfd, 0, (n - h->nbyfd) * sizeof *h->byfd);
+    h->nbyfd = n;
+  }
+  dconn *c = mn_xcalloc(1, sizeof *c);
+  c->http = h;
+  c->fd = fd;
+  if(++h->conn_gen == 0)
+    ++h->conn_gen;
+  c->gen = h->conn_gen;
+  c->addr = r->addr;
+  c->addr_len = r->addr_len;
+  c->connecting = connecting;
+  mn_h1_init(&c->p, conn_head, conn_body, c);
+  h->byfd[fd] = c;
+  h->connects++;
+  return c;
+}
+
+/* A connection for r: a kept-alive one (unless `fresh`), a warm one, or a
+ * new connect. NULL with *err set when none can be had. */
+static dconn *conn_for(mn_http *h, req *r, int fresh, int *err)
+{
+  for(dconn **pp = &h->kept; !fresh && *pp; pp = &(*pp)->next) {
+    dconn *c = *pp;
+    if(c->addr_len == r->addr_len && memcmp(&c->addr, &r->addr, r->addr_len) == 0) {
+      *pp = c->next;
+      c->next = NULL;
+      h->nkept--;
+      return c;
+    }
+  }
+  int fd = mn_warm_take(&h->warm, (const struct sockaddr *)&r->addr, r->addr_len);
+  if(fd >= 0)
+    return conn_new(h, fd, r, 0);
+  fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if(fd < 0) {
+    *err = errno;
+    return NULL;
+  }
+  int connecting = 0;
+  if(connect(fd, (const struct sockaddr *)&r->addr, r->addr_len) != 0) {
+    if(errno != EINPROGRESS) {
+      *err = errno;
+      close(fd);
+      return NULL;
+    }
+    connecting = 1;
+  }
+  return conn_new(h, fd, r, connecting);
+}
+
+/* Write what is left of the request as far as the socket takes it: 0, or
+ * an errno. */
+static int conn_send(dconn *c)
+{
+  req *r = c->r;
+  size_t total = r->head_len + r->body_len;
+  while(c->sent < total) {
+    struct iovec iov[2];
+    int n = 0;
+    if(c->sent < r->head_len) {
+      iov[n].iov_base = r->head + c->sent;
+      iov[n++].iov_len = r->head_len - c->sent;
+    }
+    size_t body_at = c->sent > r->head_len ? c->sent - r->head_len : 0;
+    if(body_at < r->body_len) {
+      iov[n].iov_base = r->body + body_at;
+      iov[n++].iov_len = r->body_len - body_at;
+    }
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = iov;
+    m.msg_iovlen = (size_t)n;
+    ssize_t k = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+    if(k < 0) {
+      if(errno == EINTR)
+        continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+    }
+    c->sent += (size_t)k;
+  }
+  return 0;
+}
+
+/* Put r's attempt on a connection and send what the socket takes. A
+ * request that goes out on a kept-alive connection the server has just
+ * closed is sent again at once on a fresh one. Failures are not reported
+ * from here (we may be inside dispatch()): the run loop does it. */
+static void direct_send(req *r, int fresh)
+{
+  mn_http *h = r->http;
+  int err = 0;
+  for(;;) {
+    dconn *c = conn_for(h, r, fresh, &err);
+    if(!c)
+      break;
+    c->r = r;
+    r->conn = c;
+    c->sent = 0;
+    mn_h1_reset(&c->p, r->kind == RM_HEAD);
+    if(!c->connecting) {
+      r->connected = 1;
+      err = conn_send(c);
+    }
+    if(!err)
+      err = conn_watch(c, conn_wants(c));
+    if(!err)
+      return;
+    int stale = c->reused && !fresh;
+    conn_close(c);
+    if(!stale)
+      break;
+    fresh = 1;
+    err = 0;
+  }
+  r->start_err = err ? err : EIO;
+  h->start_failed = 1;
+}
+
+static void direct_start(req *r)
+{
+  tlist_push(r->http, r);
+  r->http->direct_sent++;
+  direct_send(r, 0);
+}
+
+/* Attempts whose start failed: only attempts in this state have no
+ * connection while in the list. */
+static void report_failed_starts(mn_http *h)
+{
+  while(h->start_failed) {
+    h->start_failed = 0;
+    for(req *r = h->thead, *next; r; r = next) {
+      next = r->tnext;
+      if(r->conn)
+        continue;
+      r->os_errno = r->start_err;
+      attempt_done(r, r->connected ? CURLE_SEND_ERROR : CURLE_COULDNT_CONNECT, 0);
+    }
+  }
+}
+
+/* The attempt on r's connection ended: keep the connection for the next
+ * request when the exchange ended cleanly, then judge the attempt. */
+static void direct_end(req *r, CURLcode cc)
+{
+  mn_http *h = r->http;
+  dconn *c = r->conn;
+  if(cc == CURLE_OK && c->p.keep_alive && c->sent == r->head_len + r->body_len &&
+     h->nkept < kept_cap(h)) {
+    c->r = NULL;
+    r->conn = NULL;
+    c->reused = 1;
+    c->next = h->kept;
+    h->kept = c;
+    h->nkept++;
+    if(conn_watch(c, conn_wants(c)))
+      conn_close(c);
+  } else {
+    conn_close(c);
+  }
+  attempt_done(r, cc, 0);
+}
+
+/* The exchange on c broke. When no byte of a reply came on a kept-alive
+ * connection, the server closed it as the request went out: not the
+ * request's fault, so it goes again at once on a fresh connection (as curl
+ * does too). */
+static void direct_broken(dconn *c, CURLcode cc, int err)
+{
+  req *r = c->r;
+  int stale = c->reused && !c->p.got_bytes;
+  conn_close(c);
+  if(stale && !atomic_load(&r->http->cancelled)) {
+    direct_send(r, 1);
+    return;
+  }
+  r->os_errno = err;
+  attempt_done(r, cc, 0);
+}
+
+static int conn_head(void *ud)
+{
+  dconn *c = ud;
+  req *r = c->r;
+  reply_begins(r, c->p.status, c->p.content_type);
+  if(c->p.retry_after[0])
+    r->retry_after_ms = mn_retry_after_ms(c->p.retry_after, time(NULL));
+  if(c->p.has_length && c->p.length > r->http->o.max_body_bytes)
+    return r->fail = MN_ELIMIT;
+  return 0;
+}
+
+static int conn_body(void *ud, const char *data, size_t n)
+{
+  dconn *c = ud;
+  return reply_bytes(c->r, data, n);
+}
+
+/* Read what has arrived. 1 if the attempt ended (c may be gone). */
+static int conn_read(dconn *c)
+{
+  char buf[32768];
+  for(;;) {
+    ssize_t k = recv(c->fd, buf, sizeof buf, 0);
+    if(k > 0) {
+      size_t used = 0;
+      touch(c->r);
+      int rc = mn_h1_feed(&c->p, buf, (size_t)k, &used);
+      if(rc) {
+        direct_end(c->r, c->r->fail ? CURLE_WRITE_ERROR : CURLE_WEIRD_SERVER_REPLY);
+        return 1;
+      }
+      if(c->p.state == MN_H1_DONE) {
+        if(used < (size_t)k)
+          c->p.keep_alive = 0;   /* the server sent what nobody asked for */
+        direct_end(c->r, CURLE_OK);
+        return 1;
+      }
+      if((size_t)k < sizeof buf)
+        return 0;
+    } else if(k == 0) {
+      if(mn_h1_eof(&c->p) == 0) {
+        c->p.keep_alive = 0;
+        direct_end(c->r, CURLE_OK);
+      } else {
+        direct_broken(c, c->p.got_bytes ? CURLE_PARTIAL_FILE : CURLE_GOT_NOTHING, 0);
+      }
+      return 1;
+    } else if(errno == EAGAIN || errno == EWOULDBLOCK) {
+      return 0;
+    } else if(errno != EINTR) {
+      direct_broken(c, CURLE_RECV_ERROR, errno);
+      return 1;
+    }
+  }
+}
+
+static void conn_event(dconn *c, uint32_t ev)
+{
+  req *r = c->r;
+  if(!r) {   /* idle: the server closed it, or spoke unasked */
+    conn_close(c);
+    return;
+  }
+  if(c->connecting) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if(getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+      err = errno;
+    if(!err && (ev & (EPOLLERR | EPOLLHUP)))
+      err = ECONNREFUSED;
+    if(err) {
+      r->os_errno = err;
+      direct_end(r, CURLE_COULDNT_CONNECT);
+      return;
+    }
+    if(!(ev & EPOLLOUT))
+      return;
+    c->connecting = 0;
+    r->connected = 1;
+  }
+  int err = conn_send(c);
+  if(err) {
+    direct_broken(c, CURLE_SEND_ERROR, err);
+    return;
+  }
+  if((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && conn_read(c))
+    return;
+  err = conn_watch(c, conn_wants(c));
+  if(err)
+    direct_broken(c, CURLE_SEND_ERROR, err);
+}
+
+/* Attempts past the connect or request time limit (curl keeps its own). */
+static void check_direct_deadlines(mn_http *h, double now)
+{
+  double ct = h->o.connect_timeout_ms > 0 ? (double)h->o.connect_timeout_ms / 1000.0 : 300.0;
+  double rt = h->o.request_timeout_ms > 0 ? (double)h->o.request_timeout_ms / 1000.0 : INFINITY;
+  double first = ct < rt ? ct : rt;
+  for(req *r = h->thead, *next; r && now - r->t_start >= first; r = next) {
+    next = r->tnext;
+    double age = now - r->t_start;
+    if(r->conn && (age >= rt || (!r->connected && age >= ct)))
+      attempt_done(r, CURLE_OPERATION_TIMEDOUT, 0);
+  }
+}
+
+/* When the oldest direct attempt runs out of time. */
+static double direct_deadline(const mn_http *h)
+{
+  const req *r = h->thead;
+  double ct = h->o.connect_timeout_ms > 0 ? (double)h->o.connect_timeout_ms / 1000.0 : 300.0;
+  double rt = h->o.request_timeout_ms > 0 ? (double)h->o.request_timeout_ms / 1000.0 : INFINITY;
+  return r->t_start + (r->connected || rt < ct ? rt : ct);
+}
+
+/* The direct path is on unless MINIONS_HTTP=curl turns it off, or a proxy
+ * is set for http:// URLs: curl would use it, and the direct path does not
+ * speak to proxies. */
+static int direct_allowed(void)
+{
+  static const char *const proxy_vars[] = { "http_proxy", "all_proxy", "ALL_PROXY" };
+  const char *v = getenv("MINIONS_HTTP");
+  if(v && strcmp(v, "curl") == 0)
+    return 0;
+  for(size_t i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++) {
+    v = getenv(proxy_vars[i]);
+    if(v && *v)
+      return 0;
+  }
+  return 1;
 }
 
 /* Requests are completed one at a time, and only after the transfers that
@@ -782,6 +1284,8 @@ static int next_wait_ms(mn_http *h, double now)
   }
   if(h->timer_at >= 0 && h->timer_at - now < wait)
     wait = h->timer_at - now;
+  if(h->thead && direct_deadline(h) - now < wait)
+    wait = direct_deadline(h) - now;
   if(wait <= 0)
     return 0;
   return (int)ceil(wait * 1000.0);
@@ -923,8 +1427,10 @@ int mn_http_run(mn_http *h)
       curl_action(h, CURL_SOCKET_TIMEOUT, 0);
       continue;
     }
+    report_failed_starts(h);
     wake_backoffs(h, now);
     check_idle(h, now);
+    check_direct_deadlines(h, now);
     if(!h->pending || atomic_load(&h->cancelled) || (h->timer_at >= 0 && h->timer_at <= now))
       continue;
     int wait = h->dhead ? 0 : next_wait_ms(h, now);
@@ -936,7 +1442,15 @@ int mn_http_run(mn_http *h)
       n = wait_events(h, evs, wait);
     }
     for(int i = 0; i < n; i++) {
-      int fd = evs[i].data.fd;
+      uint64_t key = evs[i].data.u64;
+      int fd = (int)(uint32_t)key;
+      if(key >> 32) {   /* a direct connection, if not stale (conn_key) */
+        dconn *c = (size_t)fd < h->nbyfd ? h->byfd[fd] : NULL;
+        if(c && c->gen == (uint32_t)(key >> 32))
+          conn_event(c, evs[i].events);
+        kick(h);
+        continue;
+      }
       if(fd == h->wakefd) {   /* mn_http_cancel(): the loop's top sees it */
         uint64_t v;
         if(read(h->wakefd, &v, sizeof v) < 0) {
@@ -982,6 +1496,11 @@ unsigned long mn_http_connects(const mn_http *h)
   return h ? h->connects : 0;
 }
 
+unsigned long mn_http_direct_sent(const mn_http *h)
+{
+  return h ? h->direct_sent : 0;
+}
+
 int mn_http_cancelled(const mn_http *h)
 {
   return h ? atomic_load(&((mn_http *)h)->cancelled) : 0;
@@ -1003,6 +1522,7 @@ int mn_http_new(mn_http **out, const mn_http_opts *opts)
   atomic_init(&h->cancelled, 0);
   h->timer_at = -1;
   h->handed = CURL_SOCKET_BAD;
+  h->direct_ok = direct_allowed();
   h->multi = curl_multi_init();
   h->epfd = epoll_create1(EPOLL_CLOEXEC);
   h->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1041,11 +1561,19 @@ void mn_http_free(mn_http *h)
     return;
   req *r;
   while((r = h->ihead)) {
-    curl_multi_remove_handle(h->multi, r->easy);
-    curl_easy_cleanup(r->easy);
+    if(r->easy) {
+      curl_multi_remove_handle(h->multi, r->easy);
+      curl_easy_cleanup(r->easy);
+    }
     ilist_unlink(h, r);
     req_free(r);
   }
+  for(size_t fd = 0; fd < h->nbyfd; fd++)   /* in flight, then idle */
+    if(h->byfd[fd])
+      conn_close(h->byfd[fd]);
+  free(h->byfd);
+  free(h->url_seen);
+  free(h->url_parsed.target);
   while((r = heap_pop(h)))
     req_free(r);
   mn_http_endpoint *ep = h->eps;
@@ -1115,6 +1643,21 @@ static int has_header(const char *const *headers, const char *name)
   return 0;
 }
 
+/* Does url go by the direct path? (h->url_parsed then says where.) The
+ * last URL's answer is kept: a round sends many requests to one URL. */
+static int direct_target(mn_http *h, const char *url)
+{
+  if(!h->direct_ok || strncasecmp(url, "http://", 7) != 0)
+    return 0;
+  if(!h->url_seen || strcmp(h->url_seen, url) != 0) {
+    free(h->url_seen);
+    free(h->url_parsed.target);
+    h->url_seen = mn_xstrdup(url);
+    mn_h1_url_parse(url, &h->url_parsed);   /* target stays NULL if not */
+  }
+  return h->url_parsed.target != NULL;
+}
+
 int mn_http_submit(mn_http *h, const mn_http_req *q)
 {
   if(!h || !q || !q->endpoint || q->endpoint->http != h || !q->url || !q->on_done)
@@ -1157,17 +1700,37 @@ int mn_http_submit(mn_http *h, const mn_http_req *q)
   r->url = mn_xstrdup(q->url);
   r->url_log = mn_http_url_for_log(q->url);
   r->tls = strncasecmp(q->url, "https://", 8) == 0;
-  for(size_t i = 0; q->headers && q->headers[i]; i++)
-    r->headers = slist_add(r->headers, q->headers[i]);
-  if(!has_header(q->headers, "Expect"))
-    r->headers = slist_add(r->headers, "Expect:");   /* no 100-continue wait */
+  const char *content_type = q->body && !has_header(q->headers, "Content-Type")
+                               ? "Content-Type: application/json" : NULL;
+  if(direct_target(h, q->url)) {
+    size_t n = 0;
+    while(q->headers && q->headers[n])
+      n++;
+    const char **all = mn_xcalloc(n + 2, sizeof *all);
+    for(size_t i = 0; i < n; i++)
+      all[i] = q->headers[i];
+    all[n] = content_type;
+    mn_buf head = MN_BUF_INIT(0);
+    mn_h1_request_head(&head, method, &h->url_parsed, all, q->body || kind == RM_POST,
+                       q->body_len);
+    free(all);
+    r->direct = 1;
+    r->head = mn_buf_steal(&head, &r->head_len);
+    r->addr = h->url_parsed.addr;
+    r->addr_len = h->url_parsed.addr_len;
+  } else {
+    for(size_t i = 0; q->headers && q->headers[i]; i++)
+      r->headers = slist_add(r->headers, q->headers[i]);
+    if(!has_header(q->headers, "Expect"))
+      r->headers = slist_add(r->headers, "Expect:");   /* no 100-continue wait */
+    if(content_type)
+      r->headers = slist_add(r->headers, content_type);
+  }
   if(q->body) {
     r->body = mn_xmalloc(q->body_len + 1);
     memcpy(r->body, q->body, q->body_len);
     r->body[q->body_len] = '\0';
     r->body_len = q->body_len;
-    if(!has_header(q->headers, "Content-Type"))
-      r->headers = slist_add(r->headers, "Content-Type: application/json");
   }
   r->stream = q->stream;
   r->on_event = q->on_event;

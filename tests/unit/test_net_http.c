@@ -1,5 +1,6 @@
 /* The HTTP transport against fakellm (and a closed port): bodies, streams,
  * retries, timeouts, caps, per-endpoint caps, cancellation, secrets. */
+#define _GNU_SOURCE   /* memmem, strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1072,6 +1073,182 @@ static void bad_requests_and_free_pending(void **state)
   mn_http_free(NULL);
 }
 
+/* ---- a raw server, for replies fakellm does not give ----------------------- */
+
+/* One thread accepting on 127.0.0.1 and handing each connection, in turn,
+ * to `serve` with its index; the connection is closed when serve returns. */
+typedef struct raw_server {
+  int lfd;
+  int port;
+  pthread_t thread;
+  void (*serve)(int index, int fd);
+  int served;
+} raw_server;
+
+static void *raw_accept(void *arg)
+{
+  raw_server *s = arg;
+  for(;;) {
+    int fd = accept(s->lfd, NULL, NULL);
+    if(fd < 0)
+      return NULL;   /* raw_stop() shut the listener */
+    s->serve(s->served++, fd);
+    close(fd);
+  }
+}
+
+static void raw_start(raw_server *s, void (*serve)(int, int))
+{
+  memset(s, 0, sizeof *s);
+  s->serve = serve;
+  s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(s->lfd, 8), 0);
+  assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
+  s->port = ntohs(a.sin_port);
+  assert_int_equal(pthread_create(&s->thread, NULL, raw_accept, s), 0);
+}
+
+static void raw_stop(raw_server *s)
+{
+  shutdown(s->lfd, SHUT_RDWR);
+  pthread_join(s->thread, NULL);
+  close(s->lfd);
+}
+
+/* Read one request (head and Content-Length body); 0 at the peer's end. */
+static int raw_read_request(int fd)
+{
+  char buf[8192];
+  size_t n = 0;
+  for(;;) {
+    char *end = n ? memmem(buf, n, "\r\n\r\n", 4) : NULL;
+    if(end) {
+      const char *cl = strcasestr(buf, "\r\ncontent-length:");
+      size_t want = (size_t)(end + 4 - buf) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
+      if(n >= want)
+        return 1;
+    }
+    assert_true(n < sizeof buf - 1);
+    ssize_t k = recv(fd, buf + n, sizeof buf - 1 - n, 0);
+    if(k <= 0)
+      return 0;
+    n += (size_t)k;
+    buf[n] = '\0';
+  }
+}
+
+static void raw_send(int fd, const char *s)
+{
+  assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+/* Connection 0 answers one request and keeps alive, then closes as the
+ * second arrives; connection 1 answers. */
+static void serve_stale(int index, int fd)
+{
+  if(!raw_read_request(fd))
+    return;
+  if(index == 0) {
+    raw_send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok1");
+    raw_read_request(fd);
+    return;
+  }
+  raw_send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok2");
+  while(raw_read_request(fd))
+    raw_send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok3");
+}
+
+/* A kept-alive connection the server closes as the next request goes out
+ * costs no attempt and no backoff: the request goes again on a new one. */
+static void stale_connection_resent(void **state)
+{
+  raw_server s;
+  raw_start(&s, serve_stale);
+  char url[96];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/x", s.port);
+  mn_http *h = new_http(5000, 5000, 2, 3000, 3000, 0);
+  mn_http_endpoint *ep = mn_http_endpoint_new(h, "raw", 1);
+  outcome a = { 0 }, b = { 0 };
+  submit(h, ep, "POST", url, "{}", MN_HTTP_STREAM_NONE, NULL, &a);
+  assert_int_equal(mn_http_run(h), 0);
+  assert_int_equal(a.code, MN_OK);
+  assert_string_equal(a.body, "ok1");
+  submit(h, ep, "POST", url, "{\"second\":1}", MN_HTTP_STREAM_NONE, NULL, &b);
+  assert_int_equal(mn_http_run(h), 0);
+  assert_int_equal(b.code, MN_OK);
+  assert_string_equal(b.body, "ok2");
+  assert_int_equal(b.attempts, 1);
+  assert_true(b.elapsed < 1.0);   /* a retry would have waited 3 s */
+  assert_int_equal(mn_http_connects(h), 2);
+  mn_http_free(h);
+  raw_stop(&s);
+  outcome_free(&a);
+  outcome_free(&b);
+}
+
+/* Framings: 100 Continue, then a chunked stream with an extension and a
+ * trailer, sent in pieces; then a body that runs to the connection's end;
+ * then a reply that is not HTTP. */
+static void serve_framings(int index, int fd)
+{
+  if(!raw_read_request(fd))
+    return;
+  if(index == 0) {
+    raw_send(fd, "HTTP/1.1 100 Continue\r\n\r\n");
+    raw_send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n");
+    usleep(5000);
+    raw_send(fd, "9;ext=1\r\ndata: a\n\n\r\n");
+    usleep(5000);
+    raw_send(fd, "9\r\ndata: b\n\n\r\n0\r\nX-Done: yes\r\n\r\n");
+    if(!raw_read_request(fd))
+      return;
+    raw_send(fd, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end");
+    return;   /* closing ends that body */
+  }
+  raw_send(fd, "HTTP/1.1 2xx Fine\r\n\r\n");
+}
+
+static void direct_framings(void **state)
+{
+  raw_server s;
+  raw_start(&s, serve_framings);
+  char url[96];
+  snprintf(url, sizeof url, "http://localhost:%d/stream", s.port);
+  mn_http *h = new_http(5000, 5000, 2, 10, 10, 0);
+  mn_http_endpoint *ep = mn_http_endpoint_new(h, "raw", 1);
+  outcome a = { 0 }, b = { 0 }, c = { 0 };
+  submit(h, ep, "POST", url, "{}", MN_HTTP_STREAM_SSE, NULL, &a);
+  assert_int_equal(mn_http_run(h), 0);
+  assert_int_equal(a.code, MN_OK);
+  assert_string_equal(mn_buf_str(&a.events), "-|a\n-|b\n");
+  submit(h, ep, "GET", url, NULL, MN_HTTP_STREAM_NONE, NULL, &b);
+  assert_int_equal(mn_http_run(h), 0);
+  assert_int_equal(b.code, MN_OK);
+  assert_string_equal(b.body, "to the end");
+  submit(h, ep, "GET", url, NULL, MN_HTTP_STREAM_NONE, NULL, &c);
+  assert_int_equal(mn_http_run(h), 0);
+  assert_int_equal(c.code, MN_ENET);
+  assert_int_equal(c.attempts, 1);   /* not retried: the server is broken */
+  const char *mode = getenv("MINIONS_HTTP");
+  int curl_only = mode && strcmp(mode, "curl") == 0;
+  if(!curl_only)
+    assert_non_null(strstr(c.error, "malformed HTTP reply"));
+  /* every attempt went the way the environment says */
+  assert_int_equal(mn_http_direct_sent(h), curl_only ? 0 : 3);
+  mn_http_free(h);
+  raw_stop(&s);
+  outcome_free(&a);
+  outcome_free(&b);
+  outcome_free(&c);
+}
+
 /* Not asserted: requests/s and slot use for ctest logs. */
 typedef struct tp {
   int done, ok;
@@ -1169,6 +1346,8 @@ int main(void)
     cmocka_unit_test(warm_closed_socket_dropped),
     cmocka_unit_test(no_polling_for_slow_replies),
     cmocka_unit_test(bad_requests_and_free_pending),
+    cmocka_unit_test(stale_connection_resent),
+    cmocka_unit_test(direct_framings),
     cmocka_unit_test(throughput_report),
   };
   int rc = cmocka_run_group_tests(tests, setup_fake, teardown_fake);
