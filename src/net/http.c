@@ -1565,10 +1565,12 @@ void mn_http_free(mn_http *h)
       curl_multi_remove_handle(h->multi, r->easy);
       curl_easy_cleanup(r->easy);
     }
+    if(r->conn)
+      conn_close(r->conn);
     ilist_unlink(h, r);
     req_free(r);
   }
-  for(size_t fd = 0; fd < h->nbyfd; fd++)   /* in flight, then idle */
+  for(size_t fd = 0; fd < h->nbyfd; fd++)   /* kept alive */
     if(h->byfd[fd])
       conn_close(h->byfd[fd]);
   free(h->byfd);

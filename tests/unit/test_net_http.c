@@ -1249,6 +1249,101 @@ static void direct_framings(void **state)
   outcome_free(&c);
 }
 
+
+/* A request body far larger than the socket takes at once; the server
+ * answers with the number of body bytes it read. */
+static void serve_count(int index, int fd)
+{
+  (void)index;
+  char head[4096];
+  size_t n = 0;
+  char *end = NULL;
+  while(!end) {
+    ssize_t k = recv(fd, head + n, sizeof head - 1 - n, 0);
+    if(k <= 0)
+      return;
+    n += (size_t)k;
+    head[n] = '\0';
+    end = strstr(head, "\r\n\r\n");
+  }
+  const char *cl = strcasestr(head, "\r\ncontent-length:");
+  size_t want = cl ? strtoul(cl + 17, NULL, 10) : 0;
+  size_t got = n - (size_t)(end + 4 - head);
+  char buf[65536];
+  while(got < want) {
+    ssize_t k = recv(fd, buf, sizeof buf, 0);
+    if(k <= 0)
+      return;
+    got += (size_t)k;
+  }
+  char reply[128];
+  snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%zu",
+           snprintf(NULL, 0, "%zu", got), got);
+  raw_send(fd, reply);
+}
+
+static void big_request_body(void **state)
+{
+  raw_server s;
+  raw_start(&s, serve_count);
+  char url[96];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/upload", s.port);
+  size_t n = 8u << 20;
+  char *body = malloc(n + 1);
+  memset(body, 'x', n);
+  body[n] = '\0';
+  mn_http *h = new_http(10000, 10000, 0, 10, 10, 0);
+  outcome o = { 0 };
+  submit(h, mn_http_endpoint_new(h, "raw", 1), "POST", url, body, MN_HTTP_STREAM_NONE, NULL, &o);
+  assert_int_equal(mn_http_run(h), 0);
+  assert_int_equal(o.code, MN_OK);
+  assert_string_equal(o.body, "8388608");
+  mn_http_free(h);
+  raw_stop(&s);
+  outcome_free(&o);
+  free(body);
+}
+
+/* A listener whose accept queue is full drops new SYNs: a connect then
+ * hangs until the connect time limit. */
+static void connect_timeout(void **state)
+{
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(lfd, 0), 0);
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+  int fill[3];
+  for(int i = 0; i < 3; i++) {   /* never accepted: the queue fills */
+    fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fill[i], (struct sockaddr *)&a, sizeof a);
+  }
+  usleep(20000);
+  char url[96];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", ntohs(a.sin_port));
+  mn_http_opts o = MN_HTTP_OPTS_INIT;
+  o.connect_timeout_ms = 300;
+  o.max_retries = 0;
+  mn_http *h = NULL;
+  assert_int_equal(mn_http_new(&h, &o), MN_OK);
+  outcome out = { 0 };
+  submit(h, mn_http_endpoint_new(h, "full", 1), "POST", url, "{}", MN_HTTP_STREAM_NONE, NULL,
+         &out);
+  assert_int_equal(mn_http_run(h), 0);
+  assert_int_equal(out.code, MN_ETIMEOUT);
+  assert_non_null(strstr(out.error, "could not connect within 300 ms"));
+  assert_true(out.elapsed >= 0.29 && out.elapsed < 2.0);
+  mn_http_free(h);
+  for(int i = 0; i < 3; i++)
+    close(fill[i]);
+  close(lfd);
+  outcome_free(&out);
+}
+
 /* Not asserted: requests/s and slot use for ctest logs. */
 typedef struct tp {
   int done, ok;
@@ -1348,6 +1443,8 @@ int main(void)
     cmocka_unit_test(bad_requests_and_free_pending),
     cmocka_unit_test(stale_connection_resent),
     cmocka_unit_test(direct_framings),
+    cmocka_unit_test(big_request_body),
+    cmocka_unit_test(connect_timeout),
     cmocka_unit_test(throughput_report),
   };
   int rc = cmocka_run_group_tests(tests, setup_fake, teardown_fake);
