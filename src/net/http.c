@@ -983,6 +983,7 @@ static void direct_send(req *r, int fresh)
 {
   mn_http *h = r->http;
   int err = 0;
+  r->connected = 0;
   for(;;) {
     dconn *c = conn_for(h, r, fresh, &err);
     if(!c)

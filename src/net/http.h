@@ -1,4 +1,6 @@
-/* HTTP transport: one libcurl multi loop driving many requests at once.
+/* HTTP transport: one loop driving many requests at once, through libcurl
+ * or, for plain http to a literal address, HTTP/1.1 of its own (see
+ * mn_http_direct_sent).
  *
  * Callers submit requests with a completion callback; mn_http_run() drives
  * them all from one thread until none is left. Each request belongs to an

@@ -1,13 +1,13 @@
 /* Connections opened ahead of the requests that will use them.
  *
  * A MinionS round starts by sending one request per slot of the local
- * server at once; libcurl connects them one after another (some 35 us each
- * here), and the slot whose request leaves last idles for all of them. The
+ * server at once; connecting them one after another (some 35 us each here)
+ * makes the slot whose request leaves last idle for all of them. The
  * transport opens those TCP connections earlier, while the remote model is
- * still writing the round's code, and hands them to curl when it asks for
- * a socket to the same address (CURLOPT_OPENSOCKETFUNCTION). Nothing is
- * sent on them before curl takes them; one the server has closed meanwhile
- * is dropped and curl connects afresh.
+ * still writing the round's code, and takes them when a request needs a
+ * new connection to the same address: the direct path directly, curl
+ * through CURLOPT_OPENSOCKETFUNCTION. Nothing is sent on them before;
+ * one the server has closed meanwhile is dropped and a new one opened.
  */
 #ifndef MN_NET_WARM_H
 #define MN_NET_WARM_H
