@@ -68,6 +68,8 @@ static int parse(const char *url, struct sockaddr_storage *ss, socklen_t *len, m
                              : snprintf(u->host, sizeof u->host, "%s", host);
       ok = written > 0 && (size_t)written < sizeof u->host;
     }
+    if(ok && strcasecmp(host, "localhost") == 0)
+      literal_address("[::1]", port, &u->alt, &u->alt_len);
     if(ok) {
       int has_query = curl_url_get(cu, CURLUPART_QUERY, &query, 0) == CURLUE_OK;
       u->target = mn_xasprintf("%s%s%s", path[0] ? path : "/", has_query ? "?" : "",

@@ -18,10 +18,12 @@
 
 /* A URL the direct path can send: http://, no user:password@, and a host
  * that needs no name lookup (an IPv4 or bracketed IPv6 address, or
- * "localhost", taken as 127.0.0.1). */
+ * "localhost": 127.0.0.1, and ::1 should that refuse). */
 typedef struct mn_h1_url {
   struct sockaddr_storage addr;
   socklen_t addr_len;
+  struct sockaddr_storage alt;   /* "localhost": [::1] */
+  socklen_t alt_len;             /* 0: none */
   char host[80];        /* the Host header's value: host[:port] as written */
   char *target;         /* path and query, "/" at least; caller frees */
 } mn_h1_url;

@@ -91,6 +91,8 @@ struct req {
   size_t head_len;
   struct sockaddr_storage addr;
   socklen_t addr_len;
+  struct sockaddr_storage alt;   /* "localhost": ::1, if 127.0.0.1 refuses */
+  socklen_t alt_len;
 
   /* the current attempt */
   CURL *easy;                 /* curl path */
@@ -1018,6 +1020,31 @@ static void direct_start(req *r)
   direct_send(r, 0);
 }
 
+/* "localhost" refused on one address: try its other one (curl tries both
+ * too), and make it the first choice of the URL's later requests. 1 if
+ * the request went there. */
+static int try_alt_address(req *r, int err)
+{
+  mn_http *h = r->http;
+  if(err != ECONNREFUSED || !r->alt_len)
+    return 0;
+  if(r->conn)
+    conn_close(r->conn);
+  struct sockaddr_storage a = r->addr;
+  socklen_t alen = r->addr_len;
+  r->addr = r->alt;
+  r->addr_len = r->alt_len;
+  r->alt_len = 0;   /* once per request */
+  if(h->url_seen && strcmp(h->url_seen, r->url) == 0) {
+    h->url_parsed.addr = r->addr;
+    h->url_parsed.addr_len = r->addr_len;
+    h->url_parsed.alt = a;
+    h->url_parsed.alt_len = alen;
+  }
+  direct_send(r, 1);
+  return 1;
+}
+
 /* Attempts whose start failed: only attempts in this state have no
  * connection while in the list. */
 static void report_failed_starts(mn_http *h)
@@ -1026,7 +1053,7 @@ static void report_failed_starts(mn_http *h)
     h->start_failed = 0;
     for(req *r = h->thead, *next; r; r = next) {
       next = r->tnext;
-      if(r->conn)
+      if(r->conn || (!r->connected && try_alt_address(r, r->start_err)))
         continue;
       r->os_errno = r->start_err;
       attempt_done(r, r->connected ? CURLE_SEND_ERROR : CURLE_COULDNT_CONNECT, 0);
@@ -1144,6 +1171,8 @@ static void conn_event(dconn *c, uint32_t ev)
       err = errno;
     if(!err && (ev & (EPOLLERR | EPOLLHUP)))
       err = ECONNREFUSED;
+    if(err && try_alt_address(r, err))
+      return;
     if(err) {
       r->os_errno = err;
       direct_end(r, CURLE_COULDNT_CONNECT);
@@ -1721,6 +1750,8 @@ int mn_http_submit(mn_http *h, const mn_http_req *q)
     r->head = mn_buf_steal(&head, &r->head_len);
     r->addr = h->url_parsed.addr;
     r->addr_len = h->url_parsed.addr_len;
+    r->alt = h->url_parsed.alt;
+    r->alt_len = h->url_parsed.alt_len;
   } else {
     for(size_t i = 0; q->headers && q->headers[i]; i++)
       r->headers = slist_add(r->headers, q->headers[i]);

@@ -233,6 +233,7 @@ static void urls_that_qualify(void **state)
   assert_true(mn_h1_url_parse("http://127.0.0.1:11434/api/chat", &u));
   assert_string_equal(u.host, "127.0.0.1:11434");
   assert_string_equal(u.target, "/api/chat");
+  assert_int_equal(u.alt_len, 0);
   const struct sockaddr_in *a4 = (const struct sockaddr_in *)&u.addr;
   assert_int_equal(a4->sin_family, AF_INET);
   assert_int_equal(ntohs(a4->sin_port), 11434);
@@ -243,6 +244,11 @@ static void urls_that_qualify(void **state)
   assert_string_equal(u.target, "/v1beta/models/m:generateContent?alt=sse");
   assert_int_equal(ntohs(a4->sin_port), 80);
   assert_int_equal(ntohl(a4->sin_addr.s_addr), 0x7f000001);
+  const struct sockaddr_in6 *alt = (const struct sockaddr_in6 *)&u.alt;
+  assert_int_equal(u.alt_len, sizeof *alt);
+  assert_int_equal(alt->sin6_family, AF_INET6);
+  assert_int_equal(ntohs(alt->sin6_port), 80);
+  assert_true(IN6_IS_ADDR_LOOPBACK(&alt->sin6_addr));
   free(u.target);
 
   assert_true(mn_h1_url_parse("http://[::1]:8080", &u));

@@ -1097,22 +1097,39 @@ static void *raw_accept(void *arg)
   }
 }
 
-static void raw_start(raw_server *s, void (*serve)(int, int))
+/* Listens on 127.0.0.1, or with v6 on ::1 only; 0 if it cannot. */
+static int raw_listen(raw_server *s, void (*serve)(int, int), int v6)
 {
   memset(s, 0, sizeof *s);
   s->serve = serve;
-  s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+  s->lfd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a;
+  struct sockaddr_in6 a6;
   memset(&a, 0, sizeof a);
+  memset(&a6, 0, sizeof a6);
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+  a6.sin6_family = AF_INET6;
+  a6.sin6_addr = in6addr_loopback;
+  struct sockaddr *sa = v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a;
+  socklen_t len = v6 ? sizeof a6 : sizeof a;
+  if(s->lfd < 0 || bind(s->lfd, sa, len) != 0) {
+    if(s->lfd >= 0)
+      close(s->lfd);
+    return 0;
+  }
   assert_int_equal(listen(s->lfd, 8), 0);
-  assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
-  s->port = ntohs(a.sin_port);
+  assert_int_equal(getsockname(s->lfd, sa, &len), 0);
+  s->port = ntohs(v6 ? a6.sin6_port : a.sin_port);
   assert_int_equal(pthread_create(&s->thread, NULL, raw_accept, s), 0);
+  return 1;
 }
+
+static void raw_start(raw_server *s, void (*serve)(int, int))
+{
+  assert_true(raw_listen(s, serve, 0));
+}
+
 
 static void raw_stop(raw_server *s)
 {
@@ -1190,6 +1207,29 @@ static void stale_connection_resent(void **state)
   raw_stop(&s);
   outcome_free(&a);
   outcome_free(&b);
+}
+
+
+/* "localhost" on a server that listens on ::1 only: 127.0.0.1 refuses, and
+ * the request goes to ::1 (curl tries both addresses too). */
+static void localhost_on_ipv6_only(void **state)
+{
+  raw_server s;
+  if(!raw_listen(&s, serve_stale, 1))
+    skip();   /* no IPv6 loopback here */
+  char url[96];
+  snprintf(url, sizeof url, "http://localhost:%d/v1/x", s.port);
+  mn_http *h = new_http(5000, 5000, 0, 10, 10, 0);
+  mn_http_endpoint *ep = mn_http_endpoint_new(h, "v6", 1);
+  outcome a = { 0 };
+  submit(h, ep, "POST", url, "{}", MN_HTTP_STREAM_NONE, NULL, &a);
+  assert_int_equal(mn_http_run(h), 0);
+  assert_int_equal(a.code, MN_OK);
+  assert_string_equal(a.body, "ok1");
+  assert_int_equal(a.attempts, 1);
+  mn_http_free(h);
+  raw_stop(&s);
+  outcome_free(&a);
 }
 
 /* Framings: 100 Continue, then a chunked stream with an extension and a
@@ -1443,6 +1483,7 @@ int main(void)
     cmocka_unit_test(bad_requests_and_free_pending),
     cmocka_unit_test(stale_connection_resent),
     cmocka_unit_test(direct_framings),
+    cmocka_unit_test(localhost_on_ipv6_only),
     cmocka_unit_test(big_request_body),
     cmocka_unit_test(connect_timeout),
     cmocka_unit_test(throughput_report),
