@@ -961,20 +961,50 @@ static void warm_connections_taken(void **state)
   free(body);
 }
 
-/* A warm socket the server has closed is dropped, a live one handed out. */
-static void warm_closed_socket_dropped(void **state)
+/* A socket listening on 127.0.0.1 (with v6: on ::1 only) at a free port;
+ * -1 if that cannot be had. */
+static int loopback_listener(int backlog, int v6, int *port)
 {
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  struct sockaddr_in6 a6;
+  memset(&a, 0, sizeof a);
+  memset(&a6, 0, sizeof a6);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a6.sin6_family = AF_INET6;
+  a6.sin6_addr = in6addr_loopback;
+  struct sockaddr *sa = v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a;
+  socklen_t len = v6 ? sizeof a6 : sizeof a;
+  int fd = socket(sa->sa_family, SOCK_STREAM, 0);
+  if(fd < 0 || bind(fd, sa, len) != 0 || listen(fd, backlog) != 0 ||
+     getsockname(fd, sa, &len) != 0) {
+    if(fd >= 0)
+      close(fd);
+    return -1;
+  }
+  *port = ntohs(v6 ? a6.sin6_port : a.sin_port);
+  return fd;
+}
+
+static struct sockaddr_in loopback_addr(int port)
+{
   struct sockaddr_in a;
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t al = sizeof a;
-  assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(listen(lfd, 8), 0);
-  assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+  a.sin_port = htons((uint16_t)port);
+  return a;
+}
+
+/* A warm socket the server has closed is dropped, a live one handed out. */
+static void warm_closed_socket_dropped(void **state)
+{
+  int port;
+  int lfd = loopback_listener(8, 0, &port);
+  assert_true(lfd >= 0);
   char url[64];
-  snprintf(url, sizeof url, "http://localhost:%d/v1", ntohs(a.sin_port));
+  snprintf(url, sizeof url, "http://localhost:%d/v1", port);
+  struct sockaddr_in a = loopback_addr(port);
   mn_warm_pool p = MN_WARM_POOL_INIT;
   assert_int_equal(mn_warm_open(&p, url, 2), 2);
   int s1 = accept(lfd, NULL, NULL), s2 = accept(lfd, NULL, NULL);
@@ -1102,25 +1132,9 @@ static int raw_listen(raw_server *s, void (*serve)(int, int), int v6)
 {
   memset(s, 0, sizeof *s);
   s->serve = serve;
-  s->lfd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
-  struct sockaddr_in6 a6;
-  memset(&a, 0, sizeof a);
-  memset(&a6, 0, sizeof a6);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a6.sin6_family = AF_INET6;
-  a6.sin6_addr = in6addr_loopback;
-  struct sockaddr *sa = v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a;
-  socklen_t len = v6 ? sizeof a6 : sizeof a;
-  if(s->lfd < 0 || bind(s->lfd, sa, len) != 0) {
-    if(s->lfd >= 0)
-      close(s->lfd);
+  s->lfd = loopback_listener(8, v6, &s->port);
+  if(s->lfd < 0)
     return 0;
-  }
-  assert_int_equal(listen(s->lfd, 8), 0);
-  assert_int_equal(getsockname(s->lfd, sa, &len), 0);
-  s->port = ntohs(v6 ? a6.sin6_port : a.sin_port);
   assert_int_equal(pthread_create(&s->thread, NULL, raw_accept, s), 0);
   return 1;
 }
@@ -1348,15 +1362,10 @@ static void big_request_body(void **state)
  * hangs until the connect time limit. */
 static void connect_timeout(void **state)
 {
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(listen(lfd, 0), 0);
-  assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+  int port;
+  int lfd = loopback_listener(0, 0, &port);
+  assert_true(lfd >= 0);
+  struct sockaddr_in a = loopback_addr(port);
   int fill[3];
   for(int i = 0; i < 3; i++) {   /* never accepted: the queue fills */
     fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -1364,7 +1373,7 @@ static void connect_timeout(void **state)
   }
   usleep(20000);
   char url[96];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", ntohs(a.sin_port));
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
   mn_http_opts o = MN_HTTP_OPTS_INIT;
   o.connect_timeout_ms = 300;
   o.max_retries = 0;
