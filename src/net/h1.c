@@ -391,12 +391,15 @@ int mn_h1_feed(mn_h1_parser *p, const char *data, size_t n, size_t *used)
     case MN_H1_CHUNK_END:
       rc = take_line(p, data + i, n - i, &took, MN_H1_LINE_MAX);
       i += took;
-      if(rc == 1 && p->state == MN_H1_CHUNK_SIZE)
+      if(rc != 1)
+        break;   /* need more, or too long */
+      if(p->state == MN_H1_CHUNK_SIZE) {
         rc = chunk_size(p);
-      else if(rc == 1)   /* nothing may stand between a chunk and its CRLF */
-        rc = line_len(p) ? MN_EPARSE : (p->state = MN_H1_CHUNK_SIZE, 0);
-      if(rc == 0 && took && data[i - 1] == '\n')
-        mn_buf_reset(&p->head);
+      } else {   /* nothing may stand between a chunk and its CRLF */
+        rc = line_len(p) ? MN_EPARSE : 0;
+        p->state = MN_H1_CHUNK_SIZE;
+      }
+      mn_buf_reset(&p->head);
       break;
     case MN_H1_TRAILERS:
       /* trailer lines are skipped; `left` counts their bytes */

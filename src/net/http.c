@@ -458,9 +458,12 @@ static int reply_bytes(req *r, const char *ptr, size_t n)
 {
   int rc;
   touch(r);
-  if(n > r->http->o.max_body_bytes - r->rx)
-    rc = MN_ELIMIT;
-  else if(r->rx += n, !r->streaming)
+  if(n > r->http->o.max_body_bytes - r->rx) {
+    r->fail = MN_ELIMIT;
+    return MN_ELIMIT;
+  }
+  r->rx += n;
+  if(!r->streaming)
     rc = mn_buf_append(&r->resp, ptr, n);
   else if(r->stream == MN_HTTP_STREAM_SSE)
     rc = mn_sse_feed(&r->sse, ptr, n);
@@ -1195,11 +1198,19 @@ static void conn_event(dconn *c, uint32_t ev)
     direct_broken(c, CURLE_SEND_ERROR, err);
 }
 
+/* The direct path's connect and request time limits in seconds, as curl
+ * reads the same options (connect: 300 s when unset). */
+static void direct_limits(const mn_http *h, double *ct, double *rt)
+{
+  *ct = h->o.connect_timeout_ms > 0 ? (double)h->o.connect_timeout_ms / 1000.0 : 300.0;
+  *rt = h->o.request_timeout_ms > 0 ? (double)h->o.request_timeout_ms / 1000.0 : INFINITY;
+}
+
 /* Attempts past the connect or request time limit (curl keeps its own). */
 static void check_direct_deadlines(mn_http *h, double now)
 {
-  double ct = h->o.connect_timeout_ms > 0 ? (double)h->o.connect_timeout_ms / 1000.0 : 300.0;
-  double rt = h->o.request_timeout_ms > 0 ? (double)h->o.request_timeout_ms / 1000.0 : INFINITY;
+  double ct, rt;
+  direct_limits(h, &ct, &rt);
   double first = ct < rt ? ct : rt;
   for(req *r = h->thead, *next; r && now - r->t_start >= first; r = next) {
     next = r->tnext;
@@ -1213,8 +1224,8 @@ static void check_direct_deadlines(mn_http *h, double now)
 static double direct_deadline(const mn_http *h)
 {
   const req *r = h->thead;
-  double ct = h->o.connect_timeout_ms > 0 ? (double)h->o.connect_timeout_ms / 1000.0 : 300.0;
-  double rt = h->o.request_timeout_ms > 0 ? (double)h->o.request_timeout_ms / 1000.0 : INFINITY;
+  double ct, rt;
+  direct_limits(h, &ct, &rt);
   return r->t_start + (r->connected || rt < ct ? rt : ct);
 }
 
