@@ -14,7 +14,6 @@ typedef struct endpoint {
   char *base;                 /* normalised base URL */
   mn_http_endpoint *h;
   int inflight;               /* our requests on it now */
-  int warmed;                 /* mn_client_warm() opened its connections */
 } endpoint;
 
 typedef struct call call;
@@ -175,16 +174,6 @@ const char *mn_client_provider(const mn_client *c)
 const char *mn_client_model(const mn_client *c)
 {
   return c->model;
-}
-
-void mn_client_warm(mn_client *c)
-{
-  for(size_t i = 0; c && i < c->n_eps; i++) {
-    if(c->eps[i].warmed)
-      continue;
-    c->eps[i].warmed = 1;
-    mn_http_warm(c->http, c->eps[i].base, (size_t)c->opts.max_inflight);
-  }
 }
 
 const char *mn_client_url(const mn_client *c, size_t i)

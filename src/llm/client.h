@@ -97,9 +97,6 @@ void mn_client_free(mn_client *c);
 const char *mn_client_provider(const mn_client *c);  /* "openai", ... */
 const char *mn_client_model(const mn_client *c);
 const char *mn_client_url(const mn_client *c, size_t i); /* base URL i, NULL past the end */
-/* Once per endpoint: open as many connections as it may have requests in
- * flight, ahead of a burst of requests (mn_http_warm). */
-void mn_client_warm(mn_client *c);
 
 /* Called once when the chat completes, from inside mn_http_run(). The result
  * is owned by the callee: take what you need (you may steal text by setting

@@ -1,6 +1,5 @@
-/* HTTP transport: one loop driving many requests at once, through libcurl
- * or, for plain http to a literal address, HTTP/1.1 of its own (see
- * mn_http_direct_sent).
+/* HTTP transport: one loop driving many requests at once through libcurl's
+ * multi interface.
  *
  * Callers submit requests with a completion callback; mn_http_run() drives
  * them all from one thread until none is left. Each request belongs to an
@@ -136,23 +135,9 @@ void mn_http_set_idle(mn_http *http, mn_http_idle_cb cb, void *userdata);
  * another thread or a signal handler. */
 void mn_http_cancel(mn_http *http);
 int mn_http_cancelled(const mn_http *http);
-/* Open up to n connections to url's host and port now, for requests to
- * come (see net/warm.h): curl takes them instead of connecting when it
- * needs new connections there. Only for a host given as an IP address or
- * "localhost". Returns how many connects were started. */
-size_t mn_http_warm(mn_http *h, const char *url, size_t n);
-
-/* Connections opened so far: with warm connection reuse this stays near
- * the number of slots however many requests ran. */
+/* Connections opened so far (curl's count): with keep-alive this stays
+ * near the number of slots however many requests ran. */
 unsigned long mn_http_connects(const mn_http *http);
-
-/* Attempts sent on the direct path: plain http:// to an address given
- * literally (an IP address or "localhost"), on the transport's own
- * HTTP/1.1 connections instead of libcurl's, which cost more CPU per
- * request than the kernel's send. On unless the environment sets
- * MINIONS_HTTP=curl or a proxy for http (http_proxy, all_proxy,
- * ALL_PROXY). Same queues, retries, timeouts and caps either way. */
-unsigned long mn_http_direct_sent(const mn_http *http);
 
 /* `url` fit for messages and logs: scheme, host, port and path only (no
  * user:password@, query string or fragment, which can carry API keys),

@@ -676,8 +676,6 @@ int mn_protocol_minions(mn_run *run, const mn_docs *docs)
     mn_event ev = { .type = MN_EVENT_ROUND_STARTED, .round = round };
     mn_run_emit(run, &ev);
 
-    /* the local connections open while the remote writes the round */
-    mn_client_warm(run->local);
     mn_job_list jobs = { 0 };
     rc = strcmp(o->decompose, "plan") ? decompose_code(run, docs, &st, &jobs)
                                       : decompose_plan(run, docs, &st, &jobs);
