@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* memrchr */
 /* Chunkers. Hot loops work a 64-bit word at a time and never copy text:
  * the filings are tens of MB and chunking runs inside the sandbox's
  * budget, so section, page and paragraph aim at hundreds of MB/s. */
@@ -10,6 +9,7 @@
 #include <strings.h>
 
 #include "doc/code.h"
+#include "util/str.h"
 #include "minions.h"
 #include "util/mem.h"
 
@@ -262,7 +262,7 @@ static size_t last_newline(const char *t, size_t lo, size_t hi)
 {
   if(hi <= lo)
     return 0;
-  const char *nl = memrchr(t + lo, '\n', hi - lo);
+  const char *nl = mn_memrchr(t + lo, '\n', hi - lo);
   return nl ? (size_t)(nl - t) + 1 : 0;
 }
 
@@ -272,7 +272,7 @@ static size_t last_blank_line(const char *t, size_t lo, size_t hi)
   const unsigned char *p = (const unsigned char *)t;
   size_t i = hi;
   while(i > lo) {
-    const char *nl = memrchr(t + lo, '\n', i - lo);
+    const char *nl = mn_memrchr(t + lo, '\n', i - lo);
     if(!nl)
       return 0;
     size_t e = (size_t)(nl - t);   /* a line ends at e; blank if only ws back to the previous '\n' */

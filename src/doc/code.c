@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* memmem */
 #include "doc/code.h"
 
 #include <stdint.h>
@@ -7,6 +6,7 @@
 #include <strings.h>
 
 #include "util/mem.h"
+#include "util/str.h"
 
 #define DETECT_BYTES (64 * 1024)
 
@@ -71,7 +71,7 @@ static int starts(const char *s, size_t n, const char *word)
 
 static int contains(const char *s, size_t n, const char *needle)
 {
-  return memmem(s, n, needle, strlen(needle)) != NULL;
+  return mn_memmem(s, n, needle, strlen(needle)) != NULL;
 }
 
 mn_code_lang mn_code_detect(const char *text, size_t len)
@@ -279,7 +279,7 @@ static size_t skip_cpp_raw(const lexer *L, size_t i)
   close[0] = ')';
   memcpy(close + 1, t + d, dl);
   close[dl + 1] = '"';
-  const char *e = memmem(t + k + 1, L->len - k - 1, close, dl + 2);
+  const char *e = mn_memmem(t + k + 1, L->len - k - 1, close, dl + 2);
   return e ? (size_t)(e - t) + dl + 2 : L->len;
 }
 

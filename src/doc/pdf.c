@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* pipe2, environ */
 #include "doc/pdf.h"
 
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/str.h"
 #include "util/utf8.h"
 #include "minions.h"
 #include "util/mem.h"
@@ -56,15 +56,28 @@ static char *fail_msg(const char *path, const char *fmt, const char *detail)
   return m;
 }
 
+/* pipe() with both ends close-on-exec (pipe2 is not in POSIX 2008). */
+static int cloexec_pipe(int fds[2])
+{
+  if(pipe(fds) != 0)
+    return -1;
+  if(fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  return 0;
+}
+
 /* Start pdftotext on path. 0 or an MN_E* code with *errmsg set. */
 static int spawn_one(child *c, const char *path, char **errmsg)
 {
   int op[2], ep[2];
-  if(pipe2(op, O_CLOEXEC) != 0) {
+  if(cloexec_pipe(op) != 0) {
     *errmsg = fail_msg(path, "%s: cannot run pdftotext: %s", strerror(errno));
     return MN_EIO;
   }
-  if(pipe2(ep, O_CLOEXEC) != 0) {
+  if(cloexec_pipe(ep) != 0) {
     *errmsg = fail_msg(path, "%s: cannot run pdftotext: %s", strerror(errno));
     close(op[0]);
     close(op[1]);
@@ -150,7 +163,7 @@ static char *err_line(const char *s, size_t n)
         best = p;
         best_len = l;
       }
-      if(memmem(p, l, "Error", 5)) {
+      if(mn_memmem(p, l, "Error", 5)) {
         best = p;
         best_len = l;
         break;

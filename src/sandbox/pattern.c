@@ -10,7 +10,6 @@
  * (captures live in a fixed array on the C stack), so raising a Lua error
  * from the middle of it is safe.
  */
-#define _GNU_SOURCE  /* memmem */
 #include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -18,6 +17,7 @@
 #include <string.h>
 
 #include "sandbox/sandbox_internal.h"
+#include "util/str.h"
 
 #define PM_MAX_CAPTURES 32
 #define PM_MAX_DEPTH 200        /* nested items (same as Lua's C-call limit) */
@@ -402,7 +402,7 @@ static int pm_find_or_match(lua_State *L, int find)
   }
   if(find && (lua_toboolean(L, 4) || !pm_has_specials(p, lp))) {
     mn_sb_charge(L, (ls - init) / 16 + lp / 16 + 1);
-    const char *r = lp == 0 ? s + init : memmem(s + init, ls - init, p, lp);
+    const char *r = lp == 0 ? s + init : mn_memmem(s + init, ls - init, p, lp);
     if(r) {
       lua_pushinteger(L, (lua_Integer)(r - s) + 1);
       lua_pushinteger(L, (lua_Integer)(r - s + lp));

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE   /* vasprintf */
 #include "util/mem.h"
 
 #include <stdarg.h>
@@ -51,15 +50,25 @@ char *mn_xstrndup(const char *s, size_t n)
 
 char *mn_xasprintf(const char *fmt, ...)
 {
-  va_list ap;
-  char *p;
-  /* one formatting pass, not a sizing pass and then another: prompts
-   * formatted here carry whole chunks */
+  va_list ap, again;
+  char small[512];
+  /* short strings take one pass; longer ones (prompts carrying whole
+   * chunks) a sizing pass and a second one into a buffer of that size */
   va_start(ap, fmt);
-  int n = vasprintf(&p, fmt, ap);
+  va_copy(again, ap);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);
-  if(n < 0)
-    die_oom(0);
+  if(n < 0) {
+    va_end(again);
+    fprintf(stderr, "minions: bad format string\n");
+    abort();
+  }
+  char *p = mn_xmalloc((size_t)n + 1);
+  if((size_t)n < sizeof small)
+    memcpy(p, small, (size_t)n + 1);
+  else
+    vsnprintf(p, (size_t)n + 1, fmt, again);
+  va_end(again);
   return p;
 }
 

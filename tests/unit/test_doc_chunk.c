@@ -1,6 +1,5 @@
 /* Chunkers: exact spans on small inputs, UTF-8 boundaries, pages, code
  * structure per language, and properties over the FinanceBench filings. */
-#define _GNU_SOURCE /* asprintf */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +14,7 @@
 #include "doc/code.h"
 #include "minions.h"
 #include "testutil.h"
+#include "util/mem.h"
 
 /* The chunks of text joined with '|' (the inputs have no '|'). */
 static char *joined(const char *text, const mn_chunk_opts *o)
@@ -603,8 +603,7 @@ static int load_filings(void **state)
   mn_docs_new(&filings);
   for(size_t i = 0; i < 4; i++) {
     char *p = NULL;
-    if(asprintf(&p, "%s/data/financebench/pdfs/%s", shared ? shared : "/work/shared", files[i]) < 0)
-      return -1;
+    p = mn_xasprintf("%s/data/financebench/pdfs/%s", shared ? shared : "/work/shared", files[i]);
     int rc = mn_docs_add_path(filings, p);
     free(p);
     if(rc)

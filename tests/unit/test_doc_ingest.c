@@ -1,6 +1,5 @@
 /* Ingestion: text files, folders, PDFs through pdftotext, UTF-8 repair,
  * caps and error messages. */
-#define _GNU_SOURCE /* asprintf */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "doc/pdf.h"
+#include "util/mem.h"
 #include "util/utf8.h"
 #include "minions.h"
 #include "testutil.h"
@@ -25,15 +25,14 @@ static char *pdf_dir(void)
 {
   const char *shared = getenv("MN_SHARED_DIR");
   char *p = NULL;
-  if(asprintf(&p, "%s/data/financebench/pdfs", shared ? shared : "/work/shared") < 0)
-    return NULL;
+  p = mn_xasprintf("%s/data/financebench/pdfs", shared ? shared : "/work/shared");
   return p;
 }
 
 static char *path_in(const char *dir, const char *name)
 {
   char *p = NULL;
-  assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
+  p = mn_xasprintf("%s/%s", dir, name);
   return p;
 }
 
@@ -47,7 +46,7 @@ static void put(const char *dir, const char *name, const char *data, size_t len)
 static void rm_rf(const char *dir)
 {
   char *cmd = NULL;
-  assert_true(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
+  cmd = mn_xasprintf("rm -rf '%s'", dir);
   assert_int_equal(system(cmd), 0);
   free(cmd);
 }
@@ -64,7 +63,7 @@ static size_t count_ff(const char *s, size_t n)
 static int pdfinfo_pages(const char *path)
 {
   char *cmd = NULL;
-  assert_true(asprintf(&cmd, "pdfinfo '%s'", path) > 0);
+  cmd = mn_xasprintf("pdfinfo '%s'", path);
   FILE *f = popen(cmd, "r");
   free(cmd);
   assert_non_null(f);
@@ -126,7 +125,7 @@ static void missing_path_and_unsupported(void **state)
   p = path_in(dir, "blob");
   assert_int_equal(mn_docs_add_path(d, p), MN_EPARSE);
   char *want = NULL;
-  assert_true(asprintf(&want, "%s: not UTF-8 text (binary?)", p) > 0);
+  want = mn_xasprintf("%s: not UTF-8 text (binary?)", p);
   assert_string_equal(mn_docs_errmsg(d), want);
   free(want);
   free(p);
@@ -249,7 +248,7 @@ static void size_cap(void **state)
   char *six = path_in(dir, "six.txt"), *eleven = path_in(dir, "eleven.txt");
   assert_int_equal(mn_docs_add_path(d, eleven), MN_ELIMIT);
   char *want = NULL;
-  assert_true(asprintf(&want, "%s: documents exceed the size limit of 10 bytes", eleven) > 0);
+  want = mn_xasprintf("%s: documents exceed the size limit of 10 bytes", eleven);
   assert_string_equal(mn_docs_errmsg(d), want);
   free(want);
   assert_int_equal(mn_docs_add_path(d, six), MN_OK);
@@ -317,7 +316,7 @@ static void folder_order_and_filtering(void **state)
   mn_docs_new(&d);
   /* a trailing slash does not double in names */
   char *slash = NULL;
-  assert_true(asprintf(&slash, "%s/", dir) > 0);
+  slash = mn_xasprintf("%s/", dir);
   assert_int_equal(mn_docs_add_path(d, slash), MN_OK);
   const char *names[] = { "A_upper.txt", "a.md", "b.txt", "link_file.txt", "sub/Makefile", "sub/c.py" };
   const char *texts[] = { "U", "A", "B", "A", "all:\n\techo hi\n", "print(1)\n" };
@@ -341,7 +340,7 @@ static void folder_without_text(void **state)
   mn_docs_new(&d);
   assert_int_equal(mn_docs_add_path(d, dir), MN_ENOTFOUND);
   char *want = NULL;
-  assert_true(asprintf(&want, "no text files in %s", dir) > 0);
+  want = mn_xasprintf("no text files in %s", dir);
   assert_string_equal(mn_docs_errmsg(d), want);
   put(dir, "x.bin", "\0\1\2", 3);
   put(dir, ".notes.txt", "hidden", 6);
@@ -536,7 +535,7 @@ static void fake_pdftotext(fake_env *e, const char *body)
 {
   e->dir = mn_test_tmpdir();
   char *script = NULL;
-  assert_true(asprintf(&script, "#!/bin/sh\n%s\n", body) > 0);
+  script = mn_xasprintf("#!/bin/sh\n%s\n", body);
   put(e->dir, "pdftotext", script, strlen(script));
   free(script);
   char *p = path_in(e->dir, "pdftotext");
@@ -544,7 +543,7 @@ static void fake_pdftotext(fake_env *e, const char *body)
   free(p);
   e->old_path = strdup(getenv("PATH"));
   char *np = NULL;
-  assert_true(asprintf(&np, "%s:%s", e->dir, e->old_path) > 0);
+  np = mn_xasprintf("%s:%s", e->dir, e->old_path);
   setenv("PATH", np, 1);
   free(np);
 }

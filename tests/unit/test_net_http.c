@@ -1,6 +1,5 @@
 /* The HTTP transport against fakellm (and a closed port): bodies, streams,
  * retries, timeouts, caps, per-endpoint caps, cancellation, secrets. */
-#define _GNU_SOURCE   /* memmem, strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +27,7 @@
 #include "testutil.h"
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/str.h"
 #include "util/time.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1054,9 +1054,9 @@ static int raw_read_request(int fd)
   char buf[8192];
   size_t n = 0;
   for(;;) {
-    char *end = n ? memmem(buf, n, "\r\n\r\n", 4) : NULL;
+    char *end = n ? mn_memmem(buf, n, "\r\n\r\n", 4) : NULL;
     if(end) {
-      const char *cl = strcasestr(buf, "\r\ncontent-length:");
+      const char *cl = mn_strcasestr(buf, "\r\ncontent-length:");
       size_t want = (size_t)(end + 4 - buf) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
       if(n >= want)
         return 1;
@@ -1210,7 +1210,7 @@ static void serve_count(int index, int fd)
     head[n] = '\0';
     end = strstr(head, "\r\n\r\n");
   }
-  const char *cl = strcasestr(head, "\r\ncontent-length:");
+  const char *cl = mn_strcasestr(head, "\r\ncontent-length:");
   size_t want = cl ? strtoul(cl + 17, NULL, 10) : 0;
   size_t got = n - (size_t)(end + 4 - head);
   char buf[65536];
