@@ -8,7 +8,6 @@
  * keyword, so "MRN: 00482913" also hides a later bare "00482913". Scanners
  * only move forward and look a bounded distance around them, so the whole
  * pass is linear in the text. */
-#define _GNU_SOURCE  /* memmem */
 #include "protocol/privacy.h"
 #include "protocol/prompts.h"
 
@@ -20,6 +19,7 @@
 #include <utf8proc.h>
 
 #include "protocol/run_internal.h"
+#include "util/str.h"
 #include "util/buf.h"
 #include "util/mem.h"
 
@@ -2127,7 +2127,7 @@ static void scan_known_values(const mn_privacy *p, const char *t, size_t n, span
       letters |= isalp((unsigned char)v[c]);
     if(vl < 6 && !letters)
       continue;
-    for(const char *hit = t; (hit = memmem(hit, n - (size_t)(hit - t), v, vl)); hit++) {
+    for(const char *hit = t; (hit = mn_memmem(hit, n - (size_t)(hit - t), v, vl)); hit++) {
       size_t s = (size_t)(hit - t), e = s + vl;
       if(word_before(t, s) || word_at(t, n, e))
         continue;
