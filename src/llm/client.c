@@ -24,7 +24,6 @@ struct mn_client {
   char *model;
   char *key;
   mn_wire_target tgt;
-  mn_wire_memo memo;          /* the schema last parsed, for tgt */
   endpoint *eps;
   size_t n_eps;
   mn_client_opts opts;
@@ -156,7 +155,6 @@ void mn_client_free(mn_client *c)
   for(size_t i = 0; i < c->n_eps; i++)
     free(c->eps[i].base);
   free(c->eps);
-  mn_wire_memo_free(&c->memo);
   free(c->model);
   if(c->key) {
     memset(c->key, 0, strlen(c->key));
@@ -399,7 +397,7 @@ int mn_client_chat_async(mn_client *c, const mn_chat_req *req,
     return MN_EINVAL;
   }
   call *k = mn_xcalloc(1, sizeof *k);
-  int rc = mn_wire_build_memo(&c->tgt, &c->memo, req, c->opts.stream, &k->wreq, &err);
+  int rc = mn_wire_build(&c->tgt, req, c->opts.stream, &k->wreq, &err);
   if(rc) {
     set_errmsg(c, mn_xasprintf("%s: %s", c->prov->name, err));
     free(err);

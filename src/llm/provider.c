@@ -6,6 +6,7 @@
 
 #include "llm/wire.h"
 #include "util/json.h"
+#include "util/utf8.h"
 #include "util/mem.h"
 
 /* Structured output: OpenAI, OpenRouter, Together, Mistral and the local

@@ -153,90 +153,12 @@ static int openai_body(mn_reply *r, json_t *v)
   return MN_OK;
 }
 
-/* Replies and stream events are skimmed (mn_json_skim) rather than built
- * into jansson trees: one tree per job, or per token when streaming, was
- * the largest part of the client's CPU in a MinionS round. Anything unusual
- * (an error, content parts, an odd shape) makes the *_fast functions return
- * 0, and the text then takes the full path, which decides as before. */
-
-/* add_text for a string span */
-static int add_span(mn_reply *r, const mn_json_span *sp)
-{
-  if(mn_json_span_append(sp, &r->text))
-    return fail(r, MN_ELIMIT, mn_xasprintf("reply longer than %zu bytes", r->text.max));
-  return MN_OK;
-}
-
-/* set_finish for a span: strings only, as mn_json_str */
-static void set_finish_span(mn_reply *r, const mn_json_span *sp)
-{
-  if(sp->type != MN_JSPAN_STRING)
-    return;
-  mn_buf b = MN_BUF_INIT(0);
-  mn_json_span_append(sp, &b);
-  set_finish(r, mn_buf_str(&b));
-  mn_buf_free(&b);
-}
-
-#define OPENAI_USAGE_PATHS "usage", "usage.prompt_tokens", "usage.completion_tokens", \
-  "usage.prompt_tokens_details.cached_tokens", "usage.prompt_cache_hit_tokens"
-
-/* openai_usage for the spans of OPENAI_USAGE_PATHS */
-static void openai_usage_spans(mn_reply *r, const mn_json_span *u)
-{
-  if(u[0].type != MN_JSPAN_OBJECT)
-    return;
-  r->usage.prompt_tokens = mn_json_span_u64(&u[1]);
-  r->usage.completion_tokens = mn_json_span_u64(&u[2]);
-  r->usage.cached_prompt_tokens = mn_json_span_u64(&u[3]);
-  if(!r->usage.cached_prompt_tokens)
-    r->usage.cached_prompt_tokens = mn_json_span_u64(&u[4]);
-}
-
-/* openai_body, when the reply has the usual shape */
-static int openai_body_fast(mn_reply *r, const char *data, size_t len)
-{
-  static const char *const paths[] = { "", "choices.0", "choices.0.message",
-    "choices.0.message.content", "choices.0.finish_reason", OPENAI_USAGE_PATHS };
-  mn_json_span v[10];
-  if(mn_json_skim(data, len, paths, 10, v) || v[0].type != MN_JSPAN_OBJECT ||
-     v[1].type != MN_JSPAN_OBJECT || v[2].type != MN_JSPAN_OBJECT ||
-     v[3].type == MN_JSPAN_ARRAY)
-    return 0;
-  if(v[3].type == MN_JSPAN_STRING && add_span(r, &v[3]))
-    return 1;
-  set_finish_span(r, &v[4]);
-  openai_usage_spans(r, &v[5]);
-  r->complete = 1;
-  return 1;
-}
-
-/* one stream event, as the full path of openai_event */
-static int openai_event_fast(mn_reply *r, const char *data, size_t len)
-{
-  static const char *const paths[] = { "", "error", "choices.0", "choices.0.delta.content",
-    "choices.0.finish_reason", OPENAI_USAGE_PATHS };
-  mn_json_span v[10];
-  if(mn_json_skim(data, len, paths, 10, v) || v[0].type != MN_JSPAN_OBJECT ||
-     v[1].type > MN_JSPAN_NULL || v[3].type == MN_JSPAN_ARRAY)
-    return 0;
-  if(v[2].type == MN_JSPAN_OBJECT) {
-    if(v[3].type == MN_JSPAN_STRING && add_span(r, &v[3]))
-      return 1;
-    set_finish_span(r, &v[4]);
-  }
-  openai_usage_spans(r, &v[5]);
-  return 1;
-}
-
 static int openai_event(mn_reply *r, const char *data, size_t len)
 {
   if(len == 6 && memcmp(data, "[DONE]", 6) == 0) {
     r->complete = 1;
     return MN_OK;
   }
-  if(openai_event_fast(r, data, len))
-    return r->code;
   json_t *v = load(r, data, len, "stream event");
   if(!v)
     return r->code;
@@ -278,29 +200,6 @@ static int ollama_chunk(mn_reply *r, json_t *v)
     r->complete = 1;
   }
   return MN_OK;
-}
-
-/* ollama_chunk (a streamed line or a whole reply), skimmed */
-static int ollama_chunk_fast(mn_reply *r, const char *data, size_t len)
-{
-  static const char *const paths[] = { "", "error", "message.content", "done", "done_reason",
-                                       "prompt_eval_count", "eval_count" };
-  mn_json_span v[7];
-  if(mn_json_skim(data, len, paths, 7, v) || v[0].type != MN_JSPAN_OBJECT ||
-     v[1].type > MN_JSPAN_NULL)
-    return 0;
-  if(v[2].type == MN_JSPAN_STRING && add_span(r, &v[2]))
-    return 1;
-  if(v[3].type == MN_JSPAN_TRUE) {
-    if(v[4].type == MN_JSPAN_STRING)
-      set_finish_span(r, &v[4]);
-    else
-      set_finish(r, "stop");
-    r->usage.prompt_tokens = mn_json_span_u64(&v[5]);
-    r->usage.completion_tokens = mn_json_span_u64(&v[6]);
-    r->complete = 1;
-  }
-  return 1;
 }
 
 /* ---- Anthropic messages ----------------------------------------------------- */
@@ -421,13 +320,6 @@ static int gemini_chunk(mn_reply *r, json_t *v)
 
 int mn_reply_parse_body(mn_reply *r, const char *body, size_t len)
 {
-  if(r->wire == MN_WIRE_OPENAI && openai_body_fast(r, body, len))
-    return r->code;
-  if(r->wire == MN_WIRE_OLLAMA && ollama_chunk_fast(r, body, len)) {
-    if(!r->code && !r->complete)
-      fail(r, MN_EPARSE, mn_xstrdup("reply is not marked done"));
-    return r->code;
-  }
   json_t *v = load(r, body, len, "reply");
   if(!v)
     return r->code;
@@ -466,9 +358,6 @@ int mn_reply_stream_event(mn_reply *r, const char *event, const char *data, size
   case MN_WIRE_ANTHROPIC:
     return anthropic_event(r, event, data, len);
   case MN_WIRE_OLLAMA:
-    if(ollama_chunk_fast(r, data, len))
-      return r->code;
-    /* fall through */
   case MN_WIRE_GEMINI:
     v = load(r, data, len, "stream event");
     if(!v)

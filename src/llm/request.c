@@ -4,6 +4,7 @@
 
 #include "llm/wire.h"
 #include "util/json.h"
+#include "util/utf8.h"
 #include "util/mem.h"
 
 #define ANTHROPIC_VERSION "2023-06-01"
@@ -21,34 +22,7 @@ static json_t *jstr(const char *s)
   return v;
 }
 
-static void forget_schema(mn_wire_memo *m)
-{
-  free(m->schema_text);
-  json_decref(m->schema);
-  m->schema_text = NULL;
-  m->schema = NULL;
-}
-
-static void forget_envelope(mn_wire_memo *m)
-{
-  free(m->head);
-  free(m->tail);
-  m->head = m->tail = NULL;
-  m->head_len = m->tail_len = 0;
-  m->unsplittable = 0;
-}
-
-void mn_wire_memo_free(mn_wire_memo *m)
-{
-  if(!m)
-    return;
-  forget_schema(m);
-  forget_envelope(m);
-  mn_buf_free(&m->shape);
-}
-
-static int check_req(const mn_chat_req *req, mn_wire_memo *memo, json_t **schema_out,
-                     char **errmsg)
+static int check_req(const mn_chat_req *req, json_t **schema_out, char **errmsg)
 {
   *schema_out = NULL;
   if(!req || !req->msgs || req->n_msgs == 0) {
@@ -67,11 +41,6 @@ static int check_req(const mn_chat_req *req, mn_wire_memo *memo, json_t **schema
       return MN_EINVAL;
     }
   }
-  if(req->json_schema && memo && memo->schema_text &&
-     strcmp(memo->schema_text, req->json_schema) == 0) {
-    *schema_out = json_incref(memo->schema);
-    return MN_OK;
-  }
   if(req->json_schema) {
     char *jerr = NULL;
     json_t *s = mn_json_loadb(req->json_schema, strlen(req->json_schema), &jerr);
@@ -83,11 +52,6 @@ static int check_req(const mn_chat_req *req, mn_wire_memo *memo, json_t **schema
       return MN_EINVAL;
     }
     *schema_out = s;
-    if(memo) {
-      forget_schema(memo);
-      memo->schema_text = mn_xstrdup(req->json_schema);
-      memo->schema = json_incref(s);
-    }
   }
   return MN_OK;
 }
@@ -339,12 +303,6 @@ static char **headers_for(const mn_wire_target *t, int stream)
   return h;
 }
 
-int mn_wire_build(const mn_wire_target *t, const mn_chat_req *req, int stream,
-                  mn_wire_req *out, char **errmsg)
-{
-  return mn_wire_build_memo(t, NULL, req, stream, out, errmsg);
-}
-
 /* The body of req as a JSON tree; *prefill as for mn_wire_req. */
 static json_t *body_json(const mn_wire_target *t, const mn_chat_req *req, json_t *schema,
                          int stream, int *prefill)
@@ -363,169 +321,25 @@ static json_t *body_json(const mn_wire_target *t, const mn_chat_req *req, json_t
   return NULL;
 }
 
-static int body_text(const mn_wire_target *t, const mn_chat_req *req, json_t *schema,
-                     int stream, int *prefill, mn_buf *text)
-{
-  json_t *body = body_json(t, req, schema, stream, prefill);
-  /* json_dumps' text, written without its per-code-point string copy */
-  int rc = body ? mn_json_write(text, body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : -1;
-  json_decref(body);
-  return rc;
-}
-
-/* ---- Envelopes: one body shape, many last messages ---------------------- */
-
-/* Conversations this long are not memoised: a copy of them would cost
- * more memory than rebuilding their bodies costs time. */
-#define SHAPE_MAX_BYTES (256 * 1024)
-
-static void shape_put(mn_buf *b, const char *s)
-{
-  size_t n = s ? strlen(s) + 1 : 0;   /* 0 for NULL, 1 for "" */
-  mn_buf_append(b, &n, sizeof n);
-  mn_buf_append(b, s, n);
-}
-
-/* Everything that decides req's body but its last message's text, Ollama's
- * context window included (it grows with that text); -1 when too long.
- * Whatever a body builder derives from the last message belongs here. */
-static int request_shape(const mn_wire_target *t, const mn_chat_req *req, int stream,
-                         mn_buf *out)
-{
-  size_t bytes = 0;
-  for(size_t i = 0; i + 1 < req->n_msgs; i++)
-    bytes += strlen(req->msgs[i].content);
-  if(bytes > SHAPE_MAX_BYTES)
-    return -1;
-  mn_buf_reserve(out, bytes + 256 + req->n_msgs * 32 +
-                      (req->json_schema ? strlen(req->json_schema) : 0));
-  struct {
-    double temperature;
-    int max_tokens, json_object, num_ctx, stream, wire;
-    size_t n_msgs;
-  } fixed;
-  memset(&fixed, 0, sizeof fixed);   /* padding too: the shape is compared bytewise */
-  fixed.temperature = req->temperature;
-  fixed.max_tokens = req->max_tokens;
-  fixed.json_object = req->json_object;
-  fixed.num_ctx = t->prov->wire == MN_WIRE_OLLAMA ? mn_ollama_num_ctx(req) : req->num_ctx;
-  fixed.stream = stream;
-  fixed.wire = (int)t->prov->wire;
-  fixed.n_msgs = req->n_msgs;
-  mn_buf_append(out, &fixed, sizeof fixed);
-  shape_put(out, t->model);
-  shape_put(out, req->json_schema);
-  shape_put(out, req->schema_name);
-  for(size_t i = 0; i < req->n_msgs; i++) {
-    shape_put(out, req->msgs[i].role);
-    if(i + 1 < req->n_msgs)
-      shape_put(out, req->msgs[i].content);
-  }
-  return 0;
-}
-
-/* 1 if req has the shape of the request before it; else remembers req's
- * shape, and forgets the envelope made for the old one. */
-static int same_shape(const mn_wire_target *t, mn_wire_memo *m, const mn_chat_req *req,
-                      int stream)
-{
-  mn_buf cur = MN_BUF_INIT(0);
-  int same = 0;
-  /* too long: cur stays empty, which nothing matches */
-  if(request_shape(t, req, stream, &cur) == 0)
-    same = m->shape.len && cur.len == m->shape.len &&
-           memcmp(cur.data, m->shape.data, cur.len) == 0;
-  if(same) {
-    mn_buf_free(&cur);
-    return 1;
-  }
-  mn_buf_free(&m->shape);
-  m->shape = cur;
-  forget_envelope(m);
-  return 0;
-}
-
-/* What stands for the last message while the envelope is made: control
- * characters keep it from being mistaken for any plain text. */
-static const char ENVELOPE_MARK[] = "\x01minions:last message\x01";
-static const char ENVELOPE_MARK_JSON[] = "\"\\u0001minions:last message\\u0001\"";
-
-/* Split the body of req, its last message replaced by the mark, into the
- * memo's head and tail; nothing when the mark is not found exactly once. */
-static void make_envelope(const mn_wire_target *t, mn_wire_memo *m, const mn_chat_req *req,
-                          json_t *schema, int stream)
-{
-  mn_chat_msg *msgs = mn_xmalloc(req->n_msgs * sizeof *msgs);
-  memcpy(msgs, req->msgs, req->n_msgs * sizeof *msgs);
-  msgs[req->n_msgs - 1].content = ENVELOPE_MARK;
-  mn_chat_req marked = *req;
-  marked.msgs = msgs;
-  if(t->prov->wire == MN_WIRE_OLLAMA)
-    marked.num_ctx = mn_ollama_num_ctx(req);
-  mn_buf text = MN_BUF_INIT(0);
-  int prefill;
-  if(body_text(t, &marked, schema, stream, &prefill, &text) == 0) {
-    const char *body = mn_buf_str(&text);
-    const char *at = strstr(body, ENVELOPE_MARK_JSON);
-    size_t mark_len = sizeof ENVELOPE_MARK_JSON - 1;
-    if(at && !strstr(at + mark_len, ENVELOPE_MARK_JSON)) {
-      m->head_len = (size_t)(at - body);
-      m->head = mn_xstrndup(body, m->head_len);
-      m->tail_len = text.len - m->head_len - mark_len;
-      m->tail = mn_xstrndup(at + mark_len, m->tail_len);
-      m->prefill = prefill;
-    }
-  }
-  m->unsplittable = !m->head;   /* not tried again for this shape */
-  mn_buf_free(&text);
-  free(msgs);
-}
-
-static int envelope_body(const mn_wire_memo *m, const char *last, mn_buf *text)
-{
-  size_t n = strlen(last);
-  char *fixed = NULL;
-  if(!mn_utf8_valid(last, n))   /* as jstr() does */
-    last = fixed = mn_utf8_repair(last, n, &n);
-  mn_buf_reserve(text, m->head_len + n + n / 16 + 2 + m->tail_len);   /* escapes are rare */
-  int rc = mn_buf_append(text, m->head, m->head_len) ||
-           mn_json_write_string(text, last, n) ||
-           mn_buf_append(text, m->tail, m->tail_len) ? -1 : 0;
-  free(fixed);
-  return rc;
-}
-
-int mn_wire_build_memo(const mn_wire_target *t, mn_wire_memo *memo, const mn_chat_req *req,
-                       int stream, mn_wire_req *out, char **errmsg)
+int mn_wire_build(const mn_wire_target *t, const mn_chat_req *req, int stream,
+                  mn_wire_req *out, char **errmsg)
 {
   json_t *schema = NULL;
   memset(out, 0, sizeof *out);
   *errmsg = NULL;
-  int rc = check_req(req, memo, &schema, errmsg);
+  int rc = check_req(req, &schema, errmsg);
   if(rc)
     return rc;
-  mn_buf text = MN_BUF_INIT(0);
-  int prefill = 0, built = 0;
-  if(memo && same_shape(t, memo, req, stream)) {
-    if(!memo->head && !memo->unsplittable)
-      make_envelope(t, memo, req, schema, stream);
-    if(memo->head && envelope_body(memo, req->msgs[req->n_msgs - 1].content, &text) == 0) {
-      prefill = memo->prefill;
-      memo->envelope_hits++;
-      built = 1;
-    }
-  }
-  if(!built) {
-    mn_buf_reset(&text);
-    built = body_text(t, req, schema, stream, &prefill, &text) == 0;
-  }
+  int prefill = 0;
+  json_t *body = body_json(t, req, schema, stream, &prefill);
   json_decref(schema);
-  if(!built) {
-    mn_buf_free(&text);
+  out->body = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+  json_decref(body);
+  if(!out->body) {
     *errmsg = mn_xstrdup("could not serialise the chat request");
     return MN_EINVAL;
   }
-  out->body = mn_buf_steal(&text, &out->body_len);
+  out->body_len = strlen(out->body);
   out->headers = headers_for(t, stream);
   out->stream = stream;
   out->prefill = prefill;

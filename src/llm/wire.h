@@ -35,27 +35,6 @@ char *mn_wire_url(const mn_provider *p, const char *model, const char *base,
 
 /* ---- Requests ------------------------------------------------------------ */
 
-/* What the last requests for a target had in common, reused while the next
- * one shares it: MinionS sends thousands of jobs with one schema and one
- * system prompt, and building each body from scratch cost most of the time
- * it takes to hand a wave of jobs to the local server. Owned by whoever owns
- * the target; release with mn_wire_memo_free. */
-typedef struct mn_wire_memo {
-  char *schema_text;
-  struct json_t *schema;
-  /* A round's jobs differ only in their last message. `shape` is the last
-   * request but that message's text; when the next one has the same shape,
-   * its body is `head` + that text as a JSON string + `tail`. */
-  mn_buf shape;
-  char *head, *tail;
-  size_t head_len, tail_len;
-  int prefill;
-  int unsplittable;              /* this shape has no envelope (mark not found once) */
-  unsigned long envelope_hits;   /* bodies built from head and tail */
-} mn_wire_memo;
-
-void mn_wire_memo_free(mn_wire_memo *m);
-
 typedef struct mn_wire_target {
   const mn_provider *prov;
   const char *model;
@@ -74,9 +53,6 @@ typedef struct mn_wire_req {
  * (no messages, unknown role, schema not JSON). */
 int mn_wire_build(const mn_wire_target *t, const mn_chat_req *req, int stream,
                   mn_wire_req *out, char **errmsg);
-/* The same, reusing and updating `memo` (the client's) for the schema. */
-int mn_wire_build_memo(const mn_wire_target *t, mn_wire_memo *memo, const mn_chat_req *req,
-                       int stream, mn_wire_req *out, char **errmsg);
 void mn_wire_req_free(mn_wire_req *r);
 
 /* Ollama context window for a request: req->num_ctx when > 0, else

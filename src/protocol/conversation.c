@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "protocol/run_internal.h"
+#include "util/json_lenient.h"
 #include "util/mem.h"
 
 int mn_run_chat_json(mn_run *run, mn_side side, const char *label,

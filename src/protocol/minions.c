@@ -19,6 +19,7 @@
 #include "protocol/run_internal.h"
 #include "sandbox/sandbox.h"
 #include "util/buf.h"
+#include "util/json_lenient.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -434,31 +435,6 @@ struct job_call {
 static int submit_job(job_call *jc);
 static void feed(exec_ctx *ex);
 
-/* A worker reply that is exactly one JSON object with string or null
- * fields, read by mn_json_skim: what the lenient parser would make of it,
- * for a tenth of its work. NULL when the reply needs the lenient parser. */
-static json_t *job_output_fast(const char *text, size_t len)
-{
-  static const char *const paths[] = { "", "answer", "explanation", "citation" };
-  mn_json_span v[4];
-  if(mn_json_skim(text, len, paths, 4, v) || v[0].type != MN_JSPAN_OBJECT)
-    return NULL;
-  json_t *o = json_object();
-  for(int i = 1; i < 4; i++) {
-    if(v[i].type == MN_JSPAN_NONE || v[i].type == MN_JSPAN_NULL)
-      continue;
-    mn_buf b = MN_BUF_INIT(0);
-    if(v[i].type != MN_JSPAN_STRING || mn_json_span_append(&v[i], &b)) {
-      mn_buf_free(&b);
-      json_decref(o);
-      return NULL;
-    }
-    json_object_set_new(o, paths[i], json_stringn_nocheck(mn_buf_str(&b), b.len));
-    mn_buf_free(&b);
-  }
-  return o;
-}
-
 static void job_done(void *ud, mn_chat_result *res)
 {
   job_call *jc = ud;
@@ -477,9 +453,7 @@ static void job_done(void *ud, mn_chat_result *res)
     j->error = mn_xstrdup("the reply was cut off at the token limit");
   } else {
     char *perr = NULL;
-    json_t *out = job_output_fast(res->text, res->text_len);
-    if(!out)
-      out = mn_json_parse_lenient(res->text, res->text_len, &perr);
+    json_t *out = mn_json_parse_lenient(res->text, res->text_len, &perr);
     if(out && json_is_object(out)) {
       mn_job_set_output(j, out);
     } else if(j->attempts < 2 && submit_job(jc) == MN_OK) {

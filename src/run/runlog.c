@@ -1,6 +1,7 @@
 #include "run/runlog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/buf.h"
 #include "util/json.h"
 #include "util/mem.h"
 
@@ -111,7 +111,8 @@ void mn_runlog_finish(mn_runlog *log, const char *answer, int rounds,
   json_object_set_new(log->root, "error", str_or_null(error));
 }
 
-/* mkdir -p for the folder part of path. */
+/* mkdir -p for the folder part of path. Folders we create are 0700: a run
+ * log holds the document's text and every model message. */
 static int make_parents(const char *path)
 {
   char *p = mn_xstrdup(path);
@@ -119,7 +120,7 @@ static int make_parents(const char *path)
     if(*s != '/')
       continue;
     *s = '\0';
-    if(mkdir(p, 0755) != 0 && errno != EEXIST) {
+    if(mkdir(p, 0700) != 0 && errno != EEXIST) {
       free(p);
       return -1;
     }
@@ -129,31 +130,41 @@ static int make_parents(const char *path)
   return 0;
 }
 
-/* json_dump_file's text, written by mn_json_write: a MinionS log holds
- * thousands of chunk previews, which jansson escapes a code point at a
- * time. */
+/* The log as indented JSON in a new file readable by its owner only. */
 static int write_file(const json_t *root, const char *path)
 {
-  mn_buf b = MN_BUF_INIT(0);
-  if(mn_json_write(&b, root, JSON_INDENT(2)) != 0) {
-    mn_buf_free(&b);
-    errno = EINVAL;
+  char *text = json_dumps(root, JSON_INDENT(2));
+  if(!text) {
+    errno = ENOMEM;
     return -1;
   }
-  FILE *f = fopen(path, "w");
-  if(!f) {
-    mn_buf_free(&b);
+  size_t len = strlen(text);
+  unlink(path);  /* a temporary left by a killed run with our pid */
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if(fd < 0) {
+    free(text);
     return -1;
   }
-  int ok = fwrite(mn_buf_str(&b), 1, b.len, f) == b.len;
+  size_t off = 0;
+  while(off < len) {
+    ssize_t n = write(fd, text + off, len - off);
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n <= 0) {
+      if(n == 0)
+        errno = EIO;
+      break;
+    }
+    off += (size_t)n;
+  }
   int saved = errno;
-  if(fclose(f) != 0 && ok) {
-    ok = 0;
+  free(text);
+  if(close(fd) != 0 && off == len) {
     saved = errno;
+    off = 0;
   }
-  mn_buf_free(&b);
   errno = saved;
-  return ok ? 0 : -1;
+  return off == len ? 0 : -1;
 }
 
 int mn_runlog_write(mn_runlog *log, const char *path, char **errmsg)

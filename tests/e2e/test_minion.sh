@@ -98,6 +98,8 @@ rc=$?
 check "chat answers three piped questions in one session (exit 0)" \
   bash -c "[ $rc = 0 ] && [ \$(grep -c 'ZEBRA-4417' '$T/chat.out') -ge 3 ]"
 check "chat writes one run log per question" bash -c "[ \$(ls '$T/chatlogs' | wc -l) = 3 ]"
+check "run logs are private: folder 0700, files 0600" \
+  bash -c "[ \$(stat -c %a '$T/chatlogs') = 700 ] && [ -z \"\$(find '$T/chatlogs' -type f ! -perm 600)\" ]"
 cp "$(new_remote)" "$T/chat.remote.jsonl"
 check "the second question's task carries the first question and answer" \
   bash -c "jq -r '.body.messages[0].content' '$T/chat.remote.jsonl' | grep -q 'And what facility' &&

@@ -13,6 +13,7 @@
 #include "minions.h"
 #include "llm/wire.h"
 #include "util/json.h"
+#include "util/utf8.h"
 
 #define SCHEMA "{\"type\":\"object\",\"properties\":{\"answer\":{\"type\":[\"string\",\"null\"]}}," \
                "\"required\":[\"answer\"],\"additionalProperties\":false}"

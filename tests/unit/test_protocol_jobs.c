@@ -10,6 +10,7 @@
 
 #include "protocol/jobs.h"
 #include "util/json.h"
+#include "util/json_lenient.h"
 #include "util/mem.h"
 
 static void add(mn_job_list *l, const char *task, const char *chunk)

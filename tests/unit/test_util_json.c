@@ -9,6 +9,8 @@
 
 #include "minions.h"
 #include "util/json.h"
+#include "util/json_lenient.h"
+#include "util/utf8.h"
 
 static json_t *parse(const char *s, char **err)
 {
