@@ -483,7 +483,7 @@ static double run_round(const setting *s, const char *remote_url, const bench_fa
   const char *urls[2] = { locals[0].url, s->endpoints > 1 ? locals[1].url : NULL };
   timer t = { 0, 0, 0 };
   mn_run_opts o = MN_RUN_OPTS_INIT;
-  o.protocol = "minions";
+  o.protocol = MN_PROTOCOL_MINIONS;
   o.local_spec = "openai-compatible:fake";
   o.remote_spec = "openai-compatible:fake";
   o.local_urls = urls;

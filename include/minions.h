@@ -13,7 +13,16 @@
  *  - Strings returned as `const char *` are owned by the handle and stay
  *    valid until the handle is freed or the next call that changes it.
  *    Strings passed in are copied unless stated otherwise.
- *  - Option structs have an _INIT macro; start from it and change fields.
+ *  - Option structs begin with a `version` field and have an _INIT macro
+ *    that sets it; start from the macro and change fields. A struct from a
+ *    newer header than the library knows is refused with MN_EINVAL, so a
+ *    program built against a later release fails clearly, not silently.
+ *  - Values from a closed set (protocols, chunking methods, ...) are enums;
+ *    each has _name() (the spelling the command line and run logs use, NULL
+ *    when out of range) and _parse() (the value, or -1 for an unknown name).
+ *  - Memory: when an allocation fails the library writes one line to stderr
+ *    and calls abort(), as a long-running tool cannot go on sensibly without
+ *    memory; MN_ENOMEM is returned only when libcurl cannot allocate.
  *  - No global mutable state except what mn_global_init() sets up.
  *    Distinct handles may be used from distinct threads at once; one handle
  *    must not be used from two threads at once (except mn_run_cancel).
@@ -30,6 +39,13 @@ extern "C" {
 
 #define MN_VERSION_MAJOR 0
 #define MN_VERSION_MINOR 1
+
+/* Only what this header declares is exported from the shared library. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MN_EXTERN __attribute__((visibility("default")))
+#else
+#define MN_EXTERN
+#endif
 
 /* ---- Errors --------------------------------------------------------- */
 
@@ -52,23 +68,23 @@ enum {
 };
 
 /* A short, static description of an error code ("timeout", ...). */
-const char *mn_strerror(int code);
+MN_EXTERN const char *mn_strerror(int code);
 
 /* The library version as "MAJOR.MINOR.PATCH"; static storage. */
-const char *mn_version(void);
+MN_EXTERN const char *mn_version(void);
 
 /* Reference-counted set-up of the libraries underneath (libcurl). Call once
  * before any other function from a single thread; pair every successful
  * call with mn_global_cleanup(). */
-int mn_global_init(void);
-void mn_global_cleanup(void);
+MN_EXTERN int mn_global_init(void);
+MN_EXTERN void mn_global_cleanup(void);
 
 /* ---- Documents -------------------------------------------------------- */
 
 /* A set of documents, each a name and a UTF-8 text. */
 typedef struct mn_docs mn_docs;
 
-int mn_docs_new(mn_docs **out);
+MN_EXTERN int mn_docs_new(mn_docs **out);
 /* Add a file or a folder. Plain text and Markdown are read as they are;
  * PDFs go through `pdftotext` with page breaks kept as form feeds; folders
  * are walked recursively in byte order of their names, taking text-like
@@ -76,19 +92,19 @@ int mn_docs_new(mn_docs **out);
  * it is a small part of the file, otherwise the file is rejected as binary.
  * Returns MN_ENOTFOUND, MN_EIO, MN_EUNSUPPORTED, MN_ELIMIT or MN_EPARSE with
  * a message naming the path; on failure nothing is added. */
-int mn_docs_add_path(mn_docs *docs, const char *path);
+MN_EXTERN int mn_docs_add_path(mn_docs *docs, const char *path);
 /* Add text held in memory (copied; repaired like a file). */
-int mn_docs_add_text(mn_docs *docs, const char *name, const char *text, size_t len);
-size_t mn_docs_count(const mn_docs *docs);
+MN_EXTERN int mn_docs_add_text(mn_docs *docs, const char *name, const char *text, size_t len);
+MN_EXTERN size_t mn_docs_count(const mn_docs *docs);
 /* Name and text of document i (owned by docs); NULL if i is out of range. */
-const char *mn_docs_name(const mn_docs *docs, size_t i);
-const char *mn_docs_text(const mn_docs *docs, size_t i, size_t *len_out);
+MN_EXTERN const char *mn_docs_name(const mn_docs *docs, size_t i);
+MN_EXTERN const char *mn_docs_text(const mn_docs *docs, size_t i, size_t *len_out);
 /* Total bytes of text over all documents. */
-size_t mn_docs_total_bytes(const mn_docs *docs);
+MN_EXTERN size_t mn_docs_total_bytes(const mn_docs *docs);
 /* Limit on the total bytes of text (default 512 MiB; 0: no limit). */
-void mn_docs_set_max_bytes(mn_docs *docs, size_t max_bytes);
-const char *mn_docs_errmsg(const mn_docs *docs);
-void mn_docs_free(mn_docs *docs);
+MN_EXTERN void mn_docs_set_max_bytes(mn_docs *docs, size_t max_bytes);
+MN_EXTERN const char *mn_docs_errmsg(const mn_docs *docs);
+MN_EXTERN void mn_docs_free(mn_docs *docs);
 
 /* ---- Chunks and retrieval --------------------------------------------- */
 
@@ -104,22 +120,56 @@ typedef struct mn_chunk_info {
   double score;        /* retrieval score, higher is better; 0 for chunking */
 } mn_chunk_info;
 
+typedef enum mn_chunk_method {
+  MN_CHUNK_SECTION = 0, /* fixed size with overlap. A chunk ends, in this order
+                           of preference, after the last newline, sentence end
+                           or space in the last 20% of its max_chars window,
+                           else at the window's end. Chunks are contiguous:
+                           without overlap their concatenation is the text
+                           (minus whitespace-only pieces); with overlap each
+                           chunk starts `overlap` characters before the
+                           previous one ended. */
+  MN_CHUNK_PAGE = 1,    /* one chunk per page, without its form feed. Without
+                           form feeds, lines such as "Page 3", "Page 3 of 10",
+                           "- 3 -", "[Page 3]", "--- Page 3 ---" (at least two,
+                           numbers increasing) delimit pages, each marker line
+                           kept in its page; with neither, the section method.
+                           Longer pages are split like sections. */
+  MN_CHUNK_PARAGRAPH = 2, /* paragraphs (separated by blank lines) packed up
+                           to max_chars; a longer paragraph is split at
+                           sentence ends, else at spaces. */
+  MN_CHUNK_CODE = 3     /* top-level functions, classes, structs, impl blocks
+                           of C/C++, Python, JavaScript/TypeScript, Go, Rust
+                           (language from the content): the preamble
+                           (imports) is one chunk, each definition one more
+                           with the comments, decorators and declarations
+                           before it; longer pieces are split at blank lines,
+                           else line ends. */
+} mn_chunk_method;
+
+/* "section", "page", "paragraph", "code" (any case) */
+MN_EXTERN const char *mn_chunk_method_name(mn_chunk_method m);
+MN_EXTERN int mn_chunk_method_parse(const char *name);
+
+#define MN_CHUNKING_VERSION 1
+
 typedef struct mn_chunking {
-  const char *method;  /* "section" (default), "page", "paragraph", "code" */
-  size_t max_chars;    /* default 3000; 0 with "page" or "code": whole pages or
-                          definitions, however long */
-  size_t overlap;      /* section only; default 0 */
+  unsigned int version;   /* MN_CHUNKING_VERSION */
+  mn_chunk_method method; /* default MN_CHUNK_SECTION */
+  size_t max_chars;       /* default 3000; 0 with PAGE or CODE: whole pages
+                             or definitions, however long */
+  size_t overlap;         /* SECTION only; default 0 */
 } mn_chunking;
 
-#define MN_CHUNKING_INIT { "section", 3000, 0 }
+#define MN_CHUNKING_INIT { MN_CHUNKING_VERSION, MN_CHUNK_SECTION, 3000, 0 }
 
 /* Cut every document into chunks, in document order. *out is malloc'd
  * (caller frees); MN_EINVAL for bad options (message in mn_docs_errmsg). */
-int mn_docs_chunk(mn_docs *docs, const mn_chunking *how, mn_chunk_info **out, size_t *n_out);
+MN_EXTERN int mn_docs_chunk(mn_docs *docs, const mn_chunking *how, mn_chunk_info **out, size_t *n_out);
 /* The k chunks that best match query, best first, ranked exactly as
  * --retrieval bm25 and the sandbox's bm25_top_k rank (SQLite FTS5 BM25 with
  * the project's tokenizer settings). */
-int mn_docs_retrieve(mn_docs *docs, const mn_chunking *how, const char *query, size_t k,
+MN_EXTERN int mn_docs_retrieve(mn_docs *docs, const mn_chunking *how, const char *query, size_t k,
                      mn_chunk_info **out, size_t *n_out);
 
 /* ---- Usage, cost, timing ------------------------------------------------ */
@@ -174,8 +224,41 @@ typedef void (*mn_event_cb)(const mn_event *event, void *userdata);
 
 /* ---- Runs --------------------------------------------------------------- */
 
+typedef enum mn_protocol {
+  MN_PROTOCOL_MINION = 0,      /* "minion": a chat between the two models */
+  MN_PROTOCOL_MINIONS = 1,     /* "minions": the remote decomposes the task
+                                  into jobs over chunks for the local model */
+  MN_PROTOCOL_REMOTE_ONLY = 2, /* "remote-only": the remote reads everything */
+  MN_PROTOCOL_LOCAL_ONLY = 3   /* "local-only": the local reads everything */
+} mn_protocol;
+
+MN_EXTERN const char *mn_protocol_name(mn_protocol p);
+MN_EXTERN int mn_protocol_parse(const char *name);
+
+/* How MinionS turns the task into jobs. */
+typedef enum mn_decompose {
+  MN_DECOMPOSE_CODE = 0,  /* "code": the remote writes a Lua program */
+  MN_DECOMPOSE_PLAN = 1   /* "plan": the remote writes a JSON plan */
+} mn_decompose;
+
+MN_EXTERN const char *mn_decompose_name(mn_decompose d);
+MN_EXTERN int mn_decompose_parse(const char *name);
+
+/* Which chunks each MinionS task keeps. */
+typedef enum mn_retrieval {
+  MN_RETRIEVAL_NONE = 0,      /* "none": every chunk */
+  MN_RETRIEVAL_BM25 = 1,      /* "bm25": the best by SQLite FTS5 BM25 */
+  MN_RETRIEVAL_EMBEDDING = 2  /* "embedding": the nearest by an embedding model */
+} mn_retrieval;
+
+MN_EXTERN const char *mn_retrieval_name(mn_retrieval r);
+MN_EXTERN int mn_retrieval_parse(const char *name);
+
+#define MN_RUN_OPTS_VERSION 1
+
 typedef struct mn_run_opts {
-  const char *protocol;      /* "remote-only", "local-only", "minion", "minions" */
+  unsigned int version;      /* MN_RUN_OPTS_VERSION */
+  mn_protocol protocol;      /* default MN_PROTOCOL_MINION */
   const char *local_spec;    /* "PROVIDER:MODEL", e.g. "ollama:llama3.2" */
   const char *remote_spec;   /* e.g. "openai:gpt-4o" */
   const char *const *local_urls; /* base URLs for the local model; several
@@ -206,12 +289,12 @@ typedef struct mn_run_opts {
   int samples;               /* times each job is run (at the local temperature); default 1 */
   int max_jobs;              /* cap on jobs per round; default 2048 */
   int local_parallel;        /* local requests in flight per endpoint; default 8 */
-  const char *decompose;     /* "code" (remote writes Lua, default) or "plan" (JSON plan) */
-  const char *chunking;      /* plan-mode default: "section", "page", "paragraph", "code" */
+  mn_decompose decompose;    /* default MN_DECOMPOSE_CODE */
+  mn_chunk_method chunking;  /* plan mode's default method; default SECTION */
   int chunk_chars;           /* plan-mode default chunk size in characters; default 3000 */
-  const char *retrieval;     /* "none" (default), "bm25" or "embedding" */
+  mn_retrieval retrieval;    /* default MN_RETRIEVAL_NONE */
   int retrieval_k;           /* chunks kept per task with retrieval; default 10 */
-  const char *embed_spec;    /* embedding model for retrieval "embedding",
+  const char *embed_spec;    /* embedding model for MN_RETRIEVAL_EMBEDDING,
                                 PROVIDER:MODEL (ollama or openai-compatible) */
   const char *embed_url;     /* its base URL; NULL: the first local URL */
 
@@ -220,14 +303,15 @@ typedef struct mn_run_opts {
 } mn_run_opts;
 
 /* C99 designated initialisers: fields not named are 0/NULL. */
-#define MN_RUN_OPTS_INIT { .max_rounds = 3, .stream = 0, \
+#define MN_RUN_OPTS_INIT { .version = MN_RUN_OPTS_VERSION, \
+  .protocol = MN_PROTOCOL_MINION, .max_rounds = 3, .stream = 0, \
   .local_temperature = 0.0, .remote_temperature = 0.0, \
   .local_max_tokens = 2048, .remote_max_tokens = 4096, \
   .connect_timeout_ms = 10000, .request_timeout_ms = 600000, \
   .idle_timeout_ms = 120000, .max_retries = 4, \
   .tasks_per_round = 3, .samples = 1, .max_jobs = 2048, .local_parallel = 8, \
-  .decompose = "code", .chunking = "section", .chunk_chars = 3000, \
-  .retrieval = "none", .retrieval_k = 10 }
+  .decompose = MN_DECOMPOSE_CODE, .chunking = MN_CHUNK_SECTION, \
+  .chunk_chars = 3000, .retrieval = MN_RETRIEVAL_NONE, .retrieval_k = 10 }
 
 typedef struct mn_run mn_run;
 
@@ -236,26 +320,26 @@ typedef struct mn_run mn_run;
  * provider or protocol), MN_EAUTH (a required API key variable is unset) or
  * MN_EIO/MN_EPARSE (price table). On failure *out is still set when
  * possible so that mn_run_errmsg() can explain; free it with mn_run_free(). */
-int mn_run_new(mn_run **out, const mn_run_opts *opts);
+MN_EXTERN int mn_run_new(mn_run **out, const mn_run_opts *opts);
 /* Run the protocol over the documents (docs is borrowed for the call).
  * Writes the run log even when the run fails. */
-int mn_run_execute(mn_run *run, const mn_docs *docs);
+MN_EXTERN int mn_run_execute(mn_run *run, const mn_docs *docs);
 /* Ask to stop a run under way; safe from another thread or a signal
  * handler. mn_run_execute() then returns MN_ECANCELLED soon. */
-void mn_run_cancel(mn_run *run);
+MN_EXTERN void mn_run_cancel(mn_run *run);
 
-const char *mn_run_answer(const mn_run *run);   /* NULL before success */
-const char *mn_run_protocol(const mn_run *run);
-void mn_run_usage(const mn_run *run, mn_usage *remote_out, mn_usage *local_out);
+MN_EXTERN const char *mn_run_answer(const mn_run *run);   /* NULL before success */
+MN_EXTERN const char *mn_run_protocol(const mn_run *run);   /* its name */
+MN_EXTERN void mn_run_usage(const mn_run *run, mn_usage *remote_out, mn_usage *local_out);
 /* Remote cost in US dollars; < 0 when the price of the remote model is not
  * in the price table. Local models cost nothing. */
-double mn_run_cost_usd(const mn_run *run);
-void mn_run_timing(const mn_run *run, mn_timing *out);
-int mn_run_rounds(const mn_run *run);
+MN_EXTERN double mn_run_cost_usd(const mn_run *run);
+MN_EXTERN void mn_run_timing(const mn_run *run, mn_timing *out);
+MN_EXTERN int mn_run_rounds(const mn_run *run);
 /* Path of the run log written (or NULL if it could not be written). */
-const char *mn_run_log_file(const mn_run *run);
-const char *mn_run_errmsg(const mn_run *run);
-void mn_run_free(mn_run *run);
+MN_EXTERN const char *mn_run_log_file(const mn_run *run);
+MN_EXTERN const char *mn_run_errmsg(const mn_run *run);
+MN_EXTERN void mn_run_free(mn_run *run);
 
 /* ---- Chat sessions ------------------------------------------------------- */
 
@@ -266,30 +350,30 @@ void mn_run_free(mn_run *run);
  * Every run writes its own run log. */
 typedef struct mn_chat mn_chat;
 
-/* opts->task is ignored; opts->protocol NULL means "minion". The documents
+/* opts (its strings too) is copied; opts->task is ignored. The documents
  * are borrowed and must outlive the session. Errors as mn_run_new(). */
-int mn_chat_new(mn_chat **out, const mn_run_opts *opts, const mn_docs *docs);
+MN_EXTERN int mn_chat_new(mn_chat **out, const mn_run_opts *opts, const mn_docs *docs);
 /* Size of the history (bytes) before the oldest turns are summarised;
  * default 6000. */
-void mn_chat_set_history_limit(mn_chat *chat, size_t bytes);
+MN_EXTERN void mn_chat_set_history_limit(mn_chat *chat, size_t bytes);
 /* Answer one question; *answer_out (owned by the session, valid until the
  * next call) is set on success. A failed question leaves the history as it
  * was. */
-int mn_chat_ask(mn_chat *chat, const char *question, const char **answer_out);
+MN_EXTERN int mn_chat_ask(mn_chat *chat, const char *question, const char **answer_out);
 /* The run of the last question (usage, cost, timing, log file), or NULL. */
-const mn_run *mn_chat_last_run(const mn_chat *chat);
+MN_EXTERN const mn_run *mn_chat_last_run(const mn_chat *chat);
 /* Totals over the session, summaries included. */
-void mn_chat_usage(const mn_chat *chat, mn_usage *remote_out, mn_usage *local_out);
-double mn_chat_cost_usd(const mn_chat *chat);
-const char *mn_chat_errmsg(const mn_chat *chat);
-void mn_chat_free(mn_chat *chat);
+MN_EXTERN void mn_chat_usage(const mn_chat *chat, mn_usage *remote_out, mn_usage *local_out);
+MN_EXTERN double mn_chat_cost_usd(const mn_chat *chat);
+MN_EXTERN const char *mn_chat_errmsg(const mn_chat *chat);
+MN_EXTERN void mn_chat_free(mn_chat *chat);
 
 /* ---- Prices -------------------------------------------------------------- */
 
 /* Dollars for `u` at the given prices per million tokens (input, cached
  * input, output). Cached tokens are billed at the cached price and the rest
  * of the prompt at the input price. */
-double mn_cost_usd(const mn_usage *u, double in_per_m, double cached_in_per_m,
+MN_EXTERN double mn_cost_usd(const mn_usage *u, double in_per_m, double cached_in_per_m,
                    double out_per_m);
 
 #ifdef __cplusplus

@@ -66,6 +66,18 @@ int cli_int(const char *flag, const char *value, long lo, long hi, long *out)
   return 0;
 }
 
+int cli_choice(const char *flag, const char *value, int (*parse)(const char *),
+               const char *choices, int *out)
+{
+  int v = parse(value);
+  if(v < 0) {
+    cli_error("%s must be %s, got '%s'", flag, choices, value);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
 int cli_double(const char *flag, const char *value, double lo, double hi, double *out)
 {
   char *end;

@@ -28,6 +28,10 @@ const char *cli_value(cli_args *a, const char *flag);
 /* Parse an integer value in [lo, hi]; -1 with an error printed if invalid. */
 int cli_int(const char *flag, const char *value, long lo, long hi, long *out);
 int cli_double(const char *flag, const char *value, double lo, double hi, double *out);
+/* A value from a closed set, by the library's parse function (mn_*_parse);
+ * -1 with an error naming `choices` if unknown. */
+int cli_choice(const char *flag, const char *value, int (*parse)(const char *),
+               const char *choices, int *out);
 /* All values after a multi-value flag, up to the next "--" argument. */
 int cli_values(cli_args *a, const char *flag, const char ***list, size_t *n);
 

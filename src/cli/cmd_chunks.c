@@ -91,9 +91,11 @@ int cmd_chunks(int argc, char **argv, int retrieve)
     } else if(!strcmp(f, "--json")) {
       json = 1;
     } else if(!strcmp(f, "--chunk")) {
-      if(!(v = cli_value(&a, f)))
+      int m;
+      if(!(v = cli_value(&a, f)) ||
+         cli_choice(f, v, mn_chunk_method_parse, "section, page, paragraph or code", &m))
         goto out;
-      how.method = v;
+      how.method = (mn_chunk_method)m;
     } else if(!strcmp(f, "--max-chars") || !strcmp(f, "--overlap") || !strcmp(f, "--k")) {
       if(!(v = cli_value(&a, f)) || cli_int(f, v, !strcmp(f, "--overlap") ? 0 : 1, 100000000, &n))
         goto out;
@@ -122,12 +124,7 @@ int cmd_chunks(int argc, char **argv, int retrieve)
     cli_error("--query is required");
     goto out;
   }
-  if(strcmp(how.method, "section") && strcmp(how.method, "page") &&
-     strcmp(how.method, "paragraph") && strcmp(how.method, "code")) {
-    cli_error("--chunk must be section, page, paragraph or code, got '%s'", how.method);
-    goto out;
-  }
-  if(!size_given && (!strcmp(how.method, "page") || !strcmp(how.method, "code")))
+  if(!size_given && (how.method == MN_CHUNK_PAGE || how.method == MN_CHUNK_CODE))
     how.max_chars = 0;
   rc = CLI_FAIL;
   if(!(docs = cli_load_docs(paths, n_paths)))

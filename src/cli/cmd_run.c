@@ -157,6 +157,7 @@ typedef struct run_cli {
   size_t n_local_urls;
   int json, quiet, verbose;
   int chat;                 /* minions chat: no --task, questions on stdin */
+  int protocol_given;
   long history_limit;       /* chat: bytes of history before summarising; 0: default */
 } run_cli;
 
@@ -168,6 +169,7 @@ static int parse(run_cli *c, int argc, char **argv)
   int pos;
   long n;
   double d;
+  int e;
   while((f = cli_next(&a, &pos))) {
     if(pos) {
       cli_error("unexpected argument '%s' (see 'minions run --help')", f);
@@ -177,7 +179,11 @@ static int parse(run_cli *c, int argc, char **argv)
     if(!strcmp(f, "--help") || !strcmp(f, "-h")) {
       return -1;
     } else if(!strcmp(f, "--protocol")) {
-      VALUE(); c->o.protocol = v;
+      VALUE();
+      if(cli_choice(f, v, mn_protocol_parse, "minions, minion, remote-only or local-only", &e))
+        return CLI_USAGE;
+      c->o.protocol = (mn_protocol)e;
+      c->protocol_given = 1;
     } else if(!strcmp(f, "--local")) {
       VALUE(); c->o.local_spec = v;
     } else if(!strcmp(f, "--remote")) {
@@ -247,7 +253,8 @@ static int parse(run_cli *c, int argc, char **argv)
       VALUE(); if(cli_double(f, v, 0, 2, &d)) return CLI_USAGE;
       c->o.remote_temperature = d;
     } else if(!strcmp(f, "--decompose")) {
-      VALUE(); c->o.decompose = v;
+      VALUE(); if(cli_choice(f, v, mn_decompose_parse, "code or plan", &e)) return CLI_USAGE;
+      c->o.decompose = (mn_decompose)e;
     } else if(!strcmp(f, "--tasks-per-round")) {
       VALUE(); if(cli_int(f, v, 1, 100, &n)) return CLI_USAGE;
       c->o.tasks_per_round = (int)n;
@@ -261,12 +268,18 @@ static int parse(run_cli *c, int argc, char **argv)
       VALUE(); if(cli_int(f, v, 1, 4096, &n)) return CLI_USAGE;
       c->o.local_parallel = (int)n;
     } else if(!strcmp(f, "--chunk")) {
-      VALUE(); c->o.chunking = v;
+      VALUE();
+      if(cli_choice(f, v, mn_chunk_method_parse, "section, page, paragraph or code", &e))
+        return CLI_USAGE;
+      c->o.chunking = (mn_chunk_method)e;
     } else if(!strcmp(f, "--chunk-chars")) {
       VALUE(); if(cli_int(f, v, 200, 1000000, &n)) return CLI_USAGE;
       c->o.chunk_chars = (int)n;
     } else if(!strcmp(f, "--retrieval")) {
-      VALUE(); c->o.retrieval = v;
+      VALUE();
+      if(cli_choice(f, v, mn_retrieval_parse, "none, bm25 or embedding", &e))
+        return CLI_USAGE;
+      c->o.retrieval = (mn_retrieval)e;
     } else if(!strcmp(f, "--retrieval-k")) {
       VALUE(); if(cli_int(f, v, 1, 100000, &n)) return CLI_USAGE;
       c->o.retrieval_k = (int)n;
@@ -283,9 +296,7 @@ static int parse(run_cli *c, int argc, char **argv)
     }
 #undef VALUE
   }
-  if(!c->o.protocol && c->chat)
-    c->o.protocol = "minion";
-  if(!c->o.protocol) {
+  if(!c->protocol_given && !c->chat) {
     cli_error("--protocol is required (minions, minion, remote-only or local-only)");
     return CLI_USAGE;
   }

@@ -152,7 +152,7 @@ int mn_chunk_method_parse(const char *name)
 
 const char *mn_chunk_method_name(mn_chunk_method m)
 {
-  return (unsigned)m < 4 ? METHOD_NAMES[m] : "unknown";
+  return (unsigned)m < 4 ? METHOD_NAMES[m] : NULL;
 }
 
 void mn_chunk_list_free(mn_chunk_list *l)

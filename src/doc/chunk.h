@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "minions.h"
+
 typedef struct mn_chunk {
   size_t doc;          /* index of the document */
   size_t off;          /* byte offset of the chunk in the document text */
@@ -33,36 +35,7 @@ typedef struct mn_chunk_list {
 
 void mn_chunk_list_free(mn_chunk_list *l);
 
-typedef enum mn_chunk_method {
-  MN_CHUNK_SECTION,    /* fixed size with overlap. A chunk ends, in this order
-                          of preference, after the last newline, sentence end
-                          or space in the last 20% of its max_chars window,
-                          else at the window's end. Chunks are contiguous:
-                          without overlap their concatenation is the text
-                          (minus whitespace-only pieces); with overlap each
-                          chunk starts `overlap` characters before the
-                          previous one ended. */
-  MN_CHUNK_PAGE,       /* one chunk per page, without its form feed. Without
-                          form feeds, lines such as "Page 3", "Page 3 of 10",
-                          "- 3 -", "[Page 3]", "--- Page 3 ---" (at least two,
-                          numbers increasing) delimit pages, each marker line
-                          kept in its page; with neither, the section method.
-                          Longer pages are split like sections. */
-  MN_CHUNK_PARAGRAPH,  /* paragraphs (separated by blank lines) packed up to
-                          max_chars; a longer paragraph is split at sentence
-                          ends, else at spaces. */
-  MN_CHUNK_CODE        /* top-level functions, classes, structs, impl blocks
-                          of C/C++, Python, JavaScript/TypeScript, Go, Rust
-                          (language from opts.lang or the content): the
-                          preamble (imports) is one chunk, each definition
-                          one more with the comments, decorators and
-                          declarations before it; longer pieces are split at
-                          blank lines, else line ends. */
-} mn_chunk_method;
-
-/* "section", "page", "paragraph", "code" -> method; -1 if unknown. */
-int mn_chunk_method_parse(const char *name);
-const char *mn_chunk_method_name(mn_chunk_method m);
+/* mn_chunk_method, its name and parse functions: minions.h */
 
 typedef struct mn_chunk_opts {
   mn_chunk_method method;

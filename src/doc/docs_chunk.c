@@ -7,6 +7,7 @@
 #include "doc/bm25.h"
 #include "doc/chunk.h"
 #include "doc/docs_internal.h"
+#include "mn_version.h"
 #include "util/mem.h"
 
 static int chunk_all(mn_docs *docs, const mn_chunking *how, mn_chunk_info **out, size_t *n_out)
@@ -16,20 +17,24 @@ static int chunk_all(mn_docs *docs, const mn_chunking *how, mn_chunk_info **out,
   mn_chunking def = MN_CHUNKING_INIT;
   if(!how)
     how = &def;
-  int method = mn_chunk_method_parse(how->method ? how->method : "section");
-  if(method < 0) {
-    mn_docs_set_errmsg(docs, "unknown chunking method '%s' (section, page, paragraph or code)",
-                       how->method);
+  if(how->version < 1 || how->version > MN_CHUNKING_VERSION) {
+    mn_doc_set_errmsg(docs, "mn_chunking version %u is not one this library (%s) knows; "
+                      "start from MN_CHUNKING_INIT", how->version, MN_VERSION_STRING);
+    return MN_EINVAL;
+  }
+  mn_chunk_method method = how->method;
+  if(!mn_chunk_method_name(method)) {
+    mn_doc_set_errmsg(docs, "unknown chunking method %d", (int)method);
     return MN_EINVAL;
   }
   int whole = method == MN_CHUNK_PAGE || method == MN_CHUNK_CODE;
   if((how->max_chars == 0 && !whole) || (how->overlap && how->overlap * 2 > how->max_chars)) {
-    mn_docs_set_errmsg(docs, "chunk size must be positive (0 only for whole pages or "
+    mn_doc_set_errmsg(docs, "chunk size must be positive (0 only for whole pages or "
                        "definitions) and the overlap at most half of it");
     return MN_EINVAL;
   }
   mn_chunk_opts co = MN_CHUNK_OPTS_INIT;
-  co.method = (mn_chunk_method)method;
+  co.method = method;
   co.max_chars = how->max_chars;
   co.overlap = how->overlap;
   mn_chunk_list cl = { 0 };
@@ -39,7 +44,7 @@ static int chunk_all(mn_docs *docs, const mn_chunking *how, mn_chunk_info **out,
     int rc = mn_chunk_text(text, len, d, &co, &cl);
     if(rc) {
       mn_chunk_list_free(&cl);
-      mn_docs_set_errmsg(docs, "cannot chunk %s: %s", mn_docs_name(docs, d), mn_strerror(rc));
+      mn_doc_set_errmsg(docs, "cannot chunk %s: %s", mn_docs_name(docs, d), mn_strerror(rc));
       return rc;
     }
   }
@@ -83,7 +88,7 @@ int mn_docs_retrieve(mn_docs *docs, const mn_chunking *how, const char *query, s
   free(texts);
   free(lens);
   if(rc) {
-    mn_docs_set_errmsg(docs, "retrieval index: %s", err ? err : mn_strerror(rc));
+    mn_doc_set_errmsg(docs, "retrieval index: %s", err ? err : mn_strerror(rc));
     free(err);
     free(all);
     return rc;
@@ -92,7 +97,7 @@ int mn_docs_retrieve(mn_docs *docs, const mn_chunking *how, const char *query, s
   size_t nh = 0;
   rc = mn_bm25_query(ix, query ? query : "", k, &hits, &nh);
   if(rc) {
-    mn_docs_set_errmsg(docs, "retrieval query: %s", mn_bm25_errmsg(ix));
+    mn_doc_set_errmsg(docs, "retrieval query: %s", mn_bm25_errmsg(ix));
   } else {
     mn_chunk_info *v = mn_xcalloc(nh ? nh : 1, sizeof *v);
     for(size_t i = 0; i < nh; i++) {

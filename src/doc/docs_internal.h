@@ -5,6 +5,6 @@
 #include "minions.h"
 
 /* Set the handle's one-line error message (printf-style). */
-void mn_docs_set_errmsg(mn_docs *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mn_doc_set_errmsg(mn_docs *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

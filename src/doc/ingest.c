@@ -42,8 +42,8 @@ struct mn_docs {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-#define set_err mn_docs_set_errmsg
-void mn_docs_set_errmsg(mn_docs *d, const char *fmt, ...)
+#define set_err mn_doc_set_errmsg
+void mn_doc_set_errmsg(mn_docs *d, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);

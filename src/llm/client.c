@@ -35,7 +35,7 @@ struct call {
   mn_client *c;
   mn_wire_req wreq;
   mn_reply reply;
-  mn_chat_done_cb done;
+  mn_llm_done_cb done;
   void *userdata;
   int reparse_left;           /* client-side retries of a bad 200 reply */
   int attempts;
@@ -58,7 +58,7 @@ const char *mn_client_errmsg(const mn_client *c)
   return c && c->errmsg ? c->errmsg : "";
 }
 
-void mn_chat_result_free(mn_chat_result *r)
+void mn_llm_result_free(mn_llm_result *r)
 {
   if(!r)
     return;
@@ -192,7 +192,7 @@ static void call_free(call *k)
 static void finish(call *k, int code, long status, char *error)
 {
   mn_client *c = k->c;
-  mn_chat_result res;
+  mn_llm_result res;
   memset(&res, 0, sizeof res);
   res.code = code;
   res.http_status = status;
@@ -213,7 +213,7 @@ static void finish(call *k, int code, long status, char *error)
   }
   free(error);
   k->done(k->userdata, &res);
-  mn_chat_result_free(&res);
+  mn_llm_result_free(&res);
   call_free(k);
 }
 
@@ -388,8 +388,8 @@ static void pump(mn_client *c)
   }
 }
 
-int mn_client_chat_async(mn_client *c, const mn_chat_req *req,
-                         mn_chat_done_cb done, void *userdata)
+int mn_client_chat_async(mn_client *c, const mn_llm_req *req,
+                         mn_llm_done_cb done, void *userdata)
 {
   char *err = NULL;
   if(!done) {
@@ -424,9 +424,9 @@ int mn_client_chat_async(mn_client *c, const mn_chat_req *req,
   return MN_OK;
 }
 
-static void sync_done(void *ud, mn_chat_result *res)
+static void sync_done(void *ud, mn_llm_result *res)
 {
-  mn_chat_result *out = ud;
+  mn_llm_result *out = ud;
   *out = *res;
   /* the caller owns the strings now */
   res->text = NULL;
@@ -434,7 +434,7 @@ static void sync_done(void *ud, mn_chat_result *res)
   res->error = NULL;
 }
 
-int mn_client_chat(mn_client *c, const mn_chat_req *req, mn_chat_result *out)
+int mn_client_chat(mn_client *c, const mn_llm_req *req, mn_llm_result *out)
 {
   memset(out, 0, sizeof *out);
   out->code = MN_ECANCELLED;   /* stays so only if the run never completed it */

@@ -37,13 +37,13 @@ const mn_provider *mn_provider_find(const char *name);
 /* All providers, NULL-terminated (for --help). */
 const mn_provider *const *mn_provider_all(void);
 
-typedef struct mn_chat_msg {
+typedef struct mn_llm_msg {
   const char *role;       /* "system", "user" or "assistant" */
   const char *content;    /* UTF-8 */
-} mn_chat_msg;
+} mn_llm_msg;
 
-typedef struct mn_chat_req {
-  const mn_chat_msg *msgs;
+typedef struct mn_llm_req {
+  const mn_llm_msg *msgs;
   size_t n_msgs;
   double temperature;       /* < 0: leave to the server */
   int max_tokens;           /* <= 0: leave to the server (Anthropic: 4096) */
@@ -51,9 +51,9 @@ typedef struct mn_chat_req {
   const char *schema_name;  /* name for providers that want one ("job_output") */
   int json_object;          /* no schema: still ask for a JSON object (JSON mode) */
   int num_ctx;              /* Ollama context window; 0: sized from the prompt */
-} mn_chat_req;
+} mn_llm_req;
 
-typedef struct mn_chat_result {
+typedef struct mn_llm_result {
   int code;                 /* MN_OK or MN_E*; on error only `error` is meaningful */
   char *text;               /* reply text, UTF-8, NUL-terminated */
   size_t text_len;
@@ -65,9 +65,9 @@ typedef struct mn_chat_result {
   double elapsed_s;         /* submit to completion */
   double service_s;         /* in flight, no queueing */
   char *error;              /* one line, no secrets */
-} mn_chat_result;
+} mn_llm_result;
 
-void mn_chat_result_free(mn_chat_result *r);
+void mn_llm_result_free(mn_llm_result *r);
 
 typedef struct mn_client mn_client;
 
@@ -101,7 +101,7 @@ const char *mn_client_url(const mn_client *c, size_t i); /* base URL i, NULL pas
 /* Called once when the chat completes, from inside mn_http_run(). The result
  * is owned by the callee: take what you need (you may steal text by setting
  * res->text = NULL) before returning. */
-typedef void (*mn_chat_done_cb)(void *userdata, mn_chat_result *res);
+typedef void (*mn_llm_done_cb)(void *userdata, mn_llm_result *res);
 
 /* Queue a chat. The request is serialised at once (req may be freed after).
  * Transport faults are retried by the transport; a 200 reply that cannot be
@@ -114,14 +114,14 @@ typedef void (*mn_chat_done_cb)(void *userdata, mn_chat_result *res);
  * MN_ELIMIT (reply text over max_reply_bytes, or body over the transport's
  * cap); MN_ENET, MN_ETIMEOUT, MN_ECANCELLED from the transport. Error texts
  * name the provider and never contain the API key. */
-int mn_client_chat_async(mn_client *c, const mn_chat_req *req,
-                         mn_chat_done_cb done, void *userdata);
+int mn_client_chat_async(mn_client *c, const mn_llm_req *req,
+                         mn_llm_done_cb done, void *userdata);
 
 /* Why the last mn_client_chat_async() was refused ("" if it was not). */
 const char *mn_client_errmsg(const mn_client *c);
 
 /* Run one chat to completion on the client's transport (which must have no
  * other work queued). Fills *out; returns out->code. */
-int mn_client_chat(mn_client *c, const mn_chat_req *req, mn_chat_result *out);
+int mn_client_chat(mn_client *c, const mn_llm_req *req, mn_llm_result *out);
 
 #endif

@@ -22,7 +22,7 @@ static json_t *jstr(const char *s)
   return v;
 }
 
-static int check_req(const mn_chat_req *req, json_t **schema_out, char **errmsg)
+static int check_req(const mn_llm_req *req, json_t **schema_out, char **errmsg)
 {
   *schema_out = NULL;
   if(!req || !req->msgs || req->n_msgs == 0) {
@@ -56,13 +56,13 @@ static int check_req(const mn_chat_req *req, json_t **schema_out, char **errmsg)
   return MN_OK;
 }
 
-static int is_role(const mn_chat_msg *m, const char *role)
+static int is_role(const mn_llm_msg *m, const char *role)
 {
   return strcmp(m->role, role) == 0;
 }
 
 /* All system messages joined by blank lines, or NULL if none. */
-static char *system_text(const mn_chat_req *req)
+static char *system_text(const mn_llm_req *req)
 {
   mn_buf b = MN_BUF_INIT(0);
   int any = 0;
@@ -80,7 +80,7 @@ static char *system_text(const mn_chat_req *req)
 }
 
 /* [{role, content}...]: the message list of OpenAI and Ollama alike. */
-static json_t *role_content_messages(const mn_chat_req *req)
+static json_t *role_content_messages(const mn_llm_req *req)
 {
   json_t *msgs = json_array();
   for(size_t i = 0; i < req->n_msgs; i++)
@@ -96,7 +96,7 @@ static int openai_fixed_temperature(const char *model)
          strncmp(model, "o4", 2) == 0 || strncmp(model, "gpt-5", 5) == 0;
 }
 
-static json_t *openai_body(const mn_wire_target *t, const mn_chat_req *req,
+static json_t *openai_body(const mn_wire_target *t, const mn_llm_req *req,
                            json_t *schema, int stream)
 {
   json_t *b = json_object();
@@ -126,7 +126,7 @@ static json_t *openai_body(const mn_wire_target *t, const mn_chat_req *req,
   return b;
 }
 
-int mn_ollama_num_ctx(const mn_chat_req *req)
+int mn_ollama_num_ctx(const mn_llm_req *req)
 {
   if(req->num_ctx > 0)
     return req->num_ctx;
@@ -144,7 +144,7 @@ int mn_ollama_num_ctx(const mn_chat_req *req)
   return (int)tokens;
 }
 
-static json_t *ollama_body(const mn_wire_target *t, const mn_chat_req *req,
+static json_t *ollama_body(const mn_wire_target *t, const mn_llm_req *req,
                            json_t *schema, int stream)
 {
   json_t *b = json_object();
@@ -183,7 +183,7 @@ int mn_anthropic_prefill_ok(const char *model)
   return 0;
 }
 
-static json_t *anthropic_body(const mn_wire_target *t, const mn_chat_req *req,
+static json_t *anthropic_body(const mn_wire_target *t, const mn_llm_req *req,
                               json_t *schema, int stream, int *prefill)
 {
   json_t *b = json_object();
@@ -213,7 +213,7 @@ static json_t *anthropic_body(const mn_wire_target *t, const mn_chat_req *req,
     json_object_set_new(b, "system", jstr(sys));
   free(sys);
   json_t *msgs = json_array();
-  const mn_chat_msg *last = NULL;
+  const mn_llm_msg *last = NULL;
   for(size_t i = 0; i < req->n_msgs; i++) {
     if(is_role(&req->msgs[i], "system"))
       continue;
@@ -237,13 +237,13 @@ static json_t *anthropic_body(const mn_wire_target *t, const mn_chat_req *req,
   return b;
 }
 
-static json_t *gemini_body(const mn_wire_target *t, const mn_chat_req *req,
+static json_t *gemini_body(const mn_wire_target *t, const mn_llm_req *req,
                            json_t *schema)
 {
   json_t *b = json_object();
   json_t *contents = json_array();
   for(size_t i = 0; i < req->n_msgs; i++) {
-    const mn_chat_msg *m = &req->msgs[i];
+    const mn_llm_msg *m = &req->msgs[i];
     if(is_role(m, "system"))
       continue;
     json_array_append_new(contents,
@@ -304,7 +304,7 @@ static char **headers_for(const mn_wire_target *t, int stream)
 }
 
 /* The body of req as a JSON tree; *prefill as for mn_wire_req. */
-static json_t *body_json(const mn_wire_target *t, const mn_chat_req *req, json_t *schema,
+static json_t *body_json(const mn_wire_target *t, const mn_llm_req *req, json_t *schema,
                          int stream, int *prefill)
 {
   *prefill = 0;
@@ -321,7 +321,7 @@ static json_t *body_json(const mn_wire_target *t, const mn_chat_req *req, json_t
   return NULL;
 }
 
-int mn_wire_build(const mn_wire_target *t, const mn_chat_req *req, int stream,
+int mn_wire_build(const mn_wire_target *t, const mn_llm_req *req, int stream,
                   mn_wire_req *out, char **errmsg)
 {
   json_t *schema = NULL;

@@ -51,14 +51,14 @@ typedef struct mn_wire_req {
 
 /* Serialise a chat for target t. MN_EINVAL with *errmsg for a bad request
  * (no messages, unknown role, schema not JSON). */
-int mn_wire_build(const mn_wire_target *t, const mn_chat_req *req, int stream,
+int mn_wire_build(const mn_wire_target *t, const mn_llm_req *req, int stream,
                   mn_wire_req *out, char **errmsg);
 void mn_wire_req_free(mn_wire_req *r);
 
 /* Ollama context window for a request: req->num_ctx when > 0, else
  * bytes/3 + max tokens (2048 when unset) + 512, rounded up to a multiple of
  * 1024, within [4096, 131072]. */
-int mn_ollama_num_ctx(const mn_chat_req *req);
+int mn_ollama_num_ctx(const mn_llm_req *req);
 
 /* Whether an Anthropic model accepts a prefilled assistant turn. */
 int mn_anthropic_prefill_ok(const char *model);

@@ -44,22 +44,71 @@ typedef struct protocol_def {
   int (*run)(mn_run *run, const mn_docs *docs);
 } protocol_def;
 
+/* indexed by mn_protocol */
 static const protocol_def protocols[] = {
-  { "remote-only", 0, 1, mn_protocol_remote_only },
-  { "local-only", 1, 0, mn_protocol_local_only },
-  { "minion", 1, 1, mn_protocol_minion },
-  { "minions", 1, 1, mn_protocol_minions },
+  [MN_PROTOCOL_MINION] = { "minion", 1, 1, mn_proto_run_minion },
+  [MN_PROTOCOL_MINIONS] = { "minions", 1, 1, mn_proto_run_minions },
+  [MN_PROTOCOL_REMOTE_ONLY] = { "remote-only", 0, 1, mn_proto_run_remote_only },
+  [MN_PROTOCOL_LOCAL_ONLY] = { "local-only", 1, 0, mn_proto_run_local_only },
 };
 
-static const protocol_def *find_protocol(const char *name)
+#define COUNT(a) (sizeof (a) / sizeof (a)[0])
+
+static const protocol_def *find_protocol(mn_protocol p)
 {
-  for(size_t i = 0; name && i < sizeof protocols / sizeof protocols[0]; i++)
-    if(strcmp(protocols[i].name, name) == 0)
-      return &protocols[i];
-  return NULL;
+  return (unsigned)p < COUNT(protocols) ? &protocols[p] : NULL;
 }
 
-int mn_run_fail(mn_run *run, int code, const char *fmt, ...)
+const char *mn_protocol_name(mn_protocol p)
+{
+  const protocol_def *d = find_protocol(p);
+  return d ? d->name : NULL;
+}
+
+/* index of name in names[n], or -1 */
+static int lookup(const char *const *names, size_t n, const char *name)
+{
+  for(size_t i = 0; name && i < n; i++)
+    if(strcmp(names[i], name) == 0)
+      return (int)i;
+  return -1;
+}
+
+int mn_protocol_parse(const char *name)
+{
+  for(size_t i = 0; name && i < COUNT(protocols); i++)
+    if(strcmp(protocols[i].name, name) == 0)
+      return (int)i;
+  return -1;
+}
+
+static const char *const decompose_names[] = {
+  [MN_DECOMPOSE_CODE] = "code", [MN_DECOMPOSE_PLAN] = "plan" };
+static const char *const retrieval_names[] = {
+  [MN_RETRIEVAL_NONE] = "none", [MN_RETRIEVAL_BM25] = "bm25",
+  [MN_RETRIEVAL_EMBEDDING] = "embedding" };
+
+const char *mn_decompose_name(mn_decompose d)
+{
+  return (unsigned)d < COUNT(decompose_names) ? decompose_names[d] : NULL;
+}
+
+int mn_decompose_parse(const char *name)
+{
+  return lookup(decompose_names, COUNT(decompose_names), name);
+}
+
+const char *mn_retrieval_name(mn_retrieval r)
+{
+  return (unsigned)r < COUNT(retrieval_names) ? retrieval_names[r] : NULL;
+}
+
+int mn_retrieval_parse(const char *name)
+{
+  return lookup(retrieval_names, COUNT(retrieval_names), name);
+}
+
+int mn_proto_fail(mn_run *run, int code, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
@@ -85,7 +134,7 @@ static const char *own(mn_run *run, const char *s)
   return copy;
 }
 
-void mn_run_set_task(mn_run *run, const char *task)
+void mn_proto_set_task(mn_run *run, const char *task)
 {
   run->opts.task = own(run, task);
 }
@@ -94,7 +143,6 @@ static void copy_opts(mn_run *run, const mn_run_opts *o)
 {
   run->opts = *o;
   mn_run_opts *c = &run->opts;
-  c->protocol = own(run, o->protocol);
   c->local_spec = own(run, o->local_spec);
   c->remote_spec = own(run, o->remote_spec);
   c->remote_url = own(run, o->remote_url);
@@ -103,9 +151,6 @@ static void copy_opts(mn_run *run, const mn_run_opts *o)
   c->log_path = own(run, o->log_path);
   c->log_dir = own(run, o->log_dir);
   c->prices_path = own(run, o->prices_path);
-  c->decompose = own(run, o->decompose);
-  c->chunking = own(run, o->chunking);
-  c->retrieval = own(run, o->retrieval);
   c->embed_spec = own(run, o->embed_spec);
   c->embed_url = own(run, o->embed_url);
   if(o->n_local_urls) {
@@ -120,40 +165,36 @@ static int check_opts(mn_run *run, const protocol_def *p)
 {
   const mn_run_opts *o = &run->opts;
   if(!o->task || !*o->task)
-    return mn_run_fail(run, MN_EINVAL, "a task is required");
+    return mn_proto_fail(run, MN_EINVAL, "a task is required");
   if(p->needs_local && !o->local_spec)
-    return mn_run_fail(run, MN_EINVAL, "protocol %s needs a local model (--local PROVIDER:MODEL)", p->name);
+    return mn_proto_fail(run, MN_EINVAL, "protocol %s needs a local model (--local PROVIDER:MODEL)", p->name);
   if(p->needs_remote && !o->remote_spec)
-    return mn_run_fail(run, MN_EINVAL, "protocol %s needs a remote model (--remote PROVIDER:MODEL)", p->name);
+    return mn_proto_fail(run, MN_EINVAL, "protocol %s needs a remote model (--remote PROVIDER:MODEL)", p->name);
   if(o->max_rounds < 1 || o->max_rounds > 100)
-    return mn_run_fail(run, MN_EINVAL, "max rounds must be between 1 and 100, got %d", o->max_rounds);
+    return mn_proto_fail(run, MN_EINVAL, "max rounds must be between 1 and 100, got %d", o->max_rounds);
   /* ignoring --privacy would send the very data it promises to keep back */
-  if(o->privacy && strcmp(p->name, "minion"))
-    return mn_run_fail(run, MN_EINVAL, "--privacy is supported by the minion protocol only");
+  if(o->privacy && o->protocol != MN_PROTOCOL_MINION)
+    return mn_proto_fail(run, MN_EINVAL, "--privacy is supported by the minion protocol only");
   if(o->local_temperature < 0 || o->local_temperature > 2 ||
      o->remote_temperature < 0 || o->remote_temperature > 2)
-    return mn_run_fail(run, MN_EINVAL, "temperatures must be between 0 and 2");
+    return mn_proto_fail(run, MN_EINVAL, "temperatures must be between 0 and 2");
   if(o->local_max_tokens < 1 || o->remote_max_tokens < 1)
-    return mn_run_fail(run, MN_EINVAL, "max tokens must be positive");
+    return mn_proto_fail(run, MN_EINVAL, "max tokens must be positive");
   if(o->connect_timeout_ms < 1 || o->request_timeout_ms < 1 || o->idle_timeout_ms < 1)
-    return mn_run_fail(run, MN_EINVAL, "timeouts must be positive");
+    return mn_proto_fail(run, MN_EINVAL, "timeouts must be positive");
   if(o->max_retries < 0 || o->max_retries > 20)
-    return mn_run_fail(run, MN_EINVAL, "max retries must be between 0 and 20");
-  if(!o->decompose || (strcmp(o->decompose, "code") && strcmp(o->decompose, "plan")))
-    return mn_run_fail(run, MN_EINVAL, "decompose must be 'code' or 'plan', got '%s'",
-                       o->decompose ? o->decompose : "");
-  if(!o->chunking || mn_chunk_method_parse(o->chunking) < 0)
-    return mn_run_fail(run, MN_EINVAL, "chunking must be section, page, paragraph or code, got '%s'",
-                       o->chunking ? o->chunking : "");
-  if(!o->retrieval || (strcmp(o->retrieval, "none") && strcmp(o->retrieval, "bm25") &&
-                       strcmp(o->retrieval, "embedding")))
-    return mn_run_fail(run, MN_EINVAL, "retrieval must be none, bm25 or embedding, got '%s'",
-                       o->retrieval ? o->retrieval : "");
-  if(!strcmp(o->retrieval, "embedding") && !o->embed_spec)
-    return mn_run_fail(run, MN_EINVAL, "retrieval 'embedding' needs an embedding model (--embed-model)");
+    return mn_proto_fail(run, MN_EINVAL, "max retries must be between 0 and 20");
+  if(!mn_decompose_name(o->decompose))
+    return mn_proto_fail(run, MN_EINVAL, "unknown decompose mode %d", (int)o->decompose);
+  if(!mn_chunk_method_name(o->chunking))
+    return mn_proto_fail(run, MN_EINVAL, "unknown chunking method %d", (int)o->chunking);
+  if(!mn_retrieval_name(o->retrieval))
+    return mn_proto_fail(run, MN_EINVAL, "unknown retrieval mode %d", (int)o->retrieval);
+  if(o->retrieval == MN_RETRIEVAL_EMBEDDING && !o->embed_spec)
+    return mn_proto_fail(run, MN_EINVAL, "retrieval 'embedding' needs an embedding model (--embed-model)");
   if(o->tasks_per_round < 1 || o->samples < 1 || o->max_jobs < 1 || o->local_parallel < 1 ||
      o->chunk_chars < 1 || o->retrieval_k < 1)
-    return mn_run_fail(run, MN_EINVAL, "tasks per round, samples, max jobs, local parallel, "
+    return mn_proto_fail(run, MN_EINVAL, "tasks per round, samples, max jobs, local parallel, "
                        "chunk size and retrieval k must be positive");
   return MN_OK;
 }
@@ -169,7 +210,7 @@ static int load_prices(mn_run *run)
     rc = mn_prices_parse(&table, (const char *)mn_prices_builtin,
                          sizeof mn_prices_builtin - 1, "built-in price table", &err);
   if(rc != MN_OK) {
-    rc = mn_run_fail(run, rc, "%s", err ? err : "cannot load the price table");
+    rc = mn_proto_fail(run, rc, "%s", err ? err : "cannot load the price table");
     free(err);
     return rc;
   }
@@ -196,7 +237,7 @@ static int make_client(mn_run *run, mn_client **out, const char *spec,
   char *err = NULL;
   int rc = mn_client_new(out, run->http, spec, urls, n_urls, &co, &err);
   if(rc != MN_OK) {
-    rc = mn_run_fail(run, rc, "%s", err ? err : mn_strerror(rc));
+    rc = mn_proto_fail(run, rc, "%s", err ? err : mn_strerror(rc));
     free(err);
   }
   return rc;
@@ -209,13 +250,15 @@ int mn_run_new(mn_run **out, const mn_run_opts *opts)
     return MN_EINVAL;
   mn_run *run = mn_xcalloc(1, sizeof *run);
   *out = run;
-  copy_opts(run, opts);
   run->price_in = -1;
+  if(opts->version < 1 || opts->version > MN_RUN_OPTS_VERSION)
+    return mn_proto_fail(run, MN_EINVAL, "mn_run_opts version %u is not one this library "
+                         "(%s) knows; start from MN_RUN_OPTS_INIT", opts->version,
+                         MN_VERSION_STRING);
+  copy_opts(run, opts);
   const protocol_def *p = find_protocol(run->opts.protocol);
   if(!p)
-    return mn_run_fail(run, MN_EUNSUPPORTED,
-                       "unknown protocol '%s' (expected remote-only, local-only, minion or minions)",
-                       run->opts.protocol ? run->opts.protocol : "");
+    return mn_proto_fail(run, MN_EUNSUPPORTED, "unknown protocol %d", (int)run->opts.protocol);
   int rc = check_opts(run, p);
   if(rc)
     return rc;
@@ -228,7 +271,7 @@ int mn_run_new(mn_run **out, const mn_run_opts *opts)
   ho.idle_timeout_ms = run->opts.stream ? run->opts.idle_timeout_ms : run->opts.request_timeout_ms;
   ho.max_retries = run->opts.max_retries;
   if((rc = mn_http_new(&run->http, &ho)) != MN_OK)
-    return mn_run_fail(run, rc, "cannot start the HTTP transport");
+    return mn_proto_fail(run, rc, "cannot start the HTTP transport");
 
   if(p->needs_local &&
      (rc = make_client(run, &run->local, run->opts.local_spec,
@@ -243,21 +286,21 @@ int mn_run_new(mn_run **out, const mn_run_opts *opts)
   return load_prices(run);
 }
 
-void mn_run_emit(mn_run *run, const mn_event *ev)
+void mn_proto_emit(mn_run *run, const mn_event *ev)
 {
   if(run->opts.on_event)
     run->opts.on_event(ev, run->opts.event_userdata);
 }
 
-void mn_run_message(mn_run *run, mn_side side, int to_model, const char *label,
+void mn_proto_message(mn_run *run, mn_side side, int to_model, const char *label,
                     const char *text)
 {
   mn_event ev = { .type = MN_EVENT_MESSAGE, .round = run->rounds, .side = side,
                   .to_model = to_model, .label = label, .text = text };
-  mn_run_emit(run, &ev);
+  mn_proto_emit(run, &ev);
 }
 
-double mn_run_cost_now(const mn_run *run)
+double mn_proto_cost_now(const mn_run *run)
 {
   if(!run->remote)
     return 0;  /* local models cost nothing */
@@ -267,7 +310,7 @@ double mn_run_cost_now(const mn_run *run)
                      run->price_cached, run->price_out);
 }
 
-void mn_run_add_usage(mn_run *run, mn_side side, const mn_usage *u)
+void mn_proto_add_usage(mn_run *run, mn_side side, const mn_usage *u)
 {
   mn_usage *t = &run->usage[side];
   t->prompt_tokens += u->prompt_tokens;
@@ -277,32 +320,32 @@ void mn_run_add_usage(mn_run *run, mn_side side, const mn_usage *u)
   mn_event ev = { .type = MN_EVENT_USAGE, .round = run->rounds, .side = side,
                   .usage_local = &run->usage[MN_SIDE_LOCAL],
                   .usage_remote = &run->usage[MN_SIDE_REMOTE],
-                  .cost_usd = mn_run_cost_now(run) };
-  mn_run_emit(run, &ev);
+                  .cost_usd = mn_proto_cost_now(run) };
+  mn_proto_emit(run, &ev);
 }
 
-int mn_run_chat(mn_run *run, mn_side side, const char *label,
-                const mn_chat_req *req, mn_chat_result *out)
+int mn_proto_chat(mn_run *run, mn_side side, const char *label,
+                const mn_llm_req *req, mn_llm_result *out)
 {
   mn_client *c = side == MN_SIDE_LOCAL ? run->local : run->remote;
   const char *who = side == MN_SIDE_LOCAL ? "local" : "remote";
   if(req->n_msgs)
-    mn_run_message(run, side, 1, label, req->msgs[req->n_msgs - 1].content);
+    mn_proto_message(run, side, 1, label, req->msgs[req->n_msgs - 1].content);
   double t0 = mn_now();
   int rc = mn_client_chat(c, req, out);
   run->call_time[side] += mn_now() - t0;
-  mn_run_add_usage(run, side, &out->usage);
+  mn_proto_add_usage(run, side, &out->usage);
   if(rc == MN_ECANCELLED || run->cancelled)
-    return mn_run_fail(run, MN_ECANCELLED, "cancelled");
+    return mn_proto_fail(run, MN_ECANCELLED, "cancelled");
   if(rc != MN_OK)
-    return mn_run_fail(run, rc, "%s model (%s): %s", who,
+    return mn_proto_fail(run, rc, "%s model (%s): %s", who,
                        side == MN_SIDE_LOCAL ? run->opts.local_spec : run->opts.remote_spec,
                        out->error ? out->error : mn_strerror(rc));
-  mn_run_message(run, side, 0, label, out->text);
+  mn_proto_message(run, side, 0, label, out->text);
   return MN_OK;
 }
 
-char *mn_run_documents_text(const mn_docs *docs)
+char *mn_proto_documents_text(const mn_docs *docs)
 {
   mn_buf b = MN_BUF_INIT(0);
   size_t n = mn_docs_count(docs);
@@ -331,7 +374,7 @@ static void finish_timing(mn_run *run)
 static void write_log(mn_run *run, int rc)
 {
   mn_runlog_finish(run->log, run->answer, run->rounds, &run->usage[MN_SIDE_REMOTE],
-                   &run->usage[MN_SIDE_LOCAL], &run->timing, mn_run_cost_now(run),
+                   &run->usage[MN_SIDE_LOCAL], &run->timing, mn_proto_cost_now(run),
                    rc == MN_OK ? NULL : run->errmsg);
   char *path;
   if(run->opts.log_path) {
@@ -342,7 +385,7 @@ static void write_log(mn_run *run, int rc)
       dir = getenv("MINIONS_LOG_DIR");
     if(!dir || !*dir)
       dir = "minions_logs";
-    path = mn_runlog_default_path(dir, run->opts.protocol);
+    path = mn_runlog_default_path(dir, mn_protocol_name(run->opts.protocol));
   }
   char *err = NULL;
   if(mn_runlog_write(run->log, path, &err) == MN_OK) {
@@ -350,7 +393,7 @@ static void write_log(mn_run *run, int rc)
   } else {
     free(path);
     mn_event ev = { .type = MN_EVENT_ERROR, .code = MN_EIO, .text = err };
-    mn_run_emit(run, &ev);
+    mn_proto_emit(run, &ev);
     free(err);
   }
 }
@@ -361,11 +404,11 @@ int mn_run_execute(mn_run *run, const mn_docs *docs)
     return MN_EINVAL;
   const protocol_def *p = find_protocol(run->opts.protocol);
   if(!p || !run->http || (p->needs_local && !run->local) || (p->needs_remote && !run->remote))
-    return mn_run_fail(run, MN_EINVAL, "the run was not set up (mn_run_new failed)");
+    return mn_proto_fail(run, MN_EINVAL, "the run was not set up (mn_run_new failed)");
   if(run->log)
-    return mn_run_fail(run, MN_EINVAL, "a run handle executes once");
+    return mn_proto_fail(run, MN_EINVAL, "a run handle executes once");
   if(mn_docs_count(docs) == 0)
-    return mn_run_fail(run, MN_EINVAL, "no documents given");
+    return mn_proto_fail(run, MN_EINVAL, "no documents given");
 
   run->t_start = mn_now();
   run->log = mn_runlog_new(p->name, run->opts.task, run->opts.doc_metadata,
@@ -376,16 +419,16 @@ int mn_run_execute(mn_run *run, const mn_docs *docs)
     mn_runlog_add_document(run->log, mn_docs_name(docs, i), len);
   }
   mn_event ev = { .type = MN_EVENT_RUN_STARTED, .text = p->name };
-  mn_run_emit(run, &ev);
+  mn_proto_emit(run, &ev);
 
-  int rc = run->cancelled ? mn_run_fail(run, MN_ECANCELLED, "cancelled") : p->run(run, docs);
+  int rc = run->cancelled ? mn_proto_fail(run, MN_ECANCELLED, "cancelled") : p->run(run, docs);
   finish_timing(run);
   if(rc == MN_OK) {
     mn_event fin = { .type = MN_EVENT_FINAL_ANSWER, .round = run->rounds, .text = run->answer };
-    mn_run_emit(run, &fin);
+    mn_proto_emit(run, &fin);
   } else {
     mn_event err = { .type = MN_EVENT_ERROR, .round = run->rounds, .code = rc, .text = run->errmsg };
-    mn_run_emit(run, &err);
+    mn_proto_emit(run, &err);
   }
   write_log(run, rc);
   return rc;
@@ -401,10 +444,10 @@ void mn_run_cancel(mn_run *run)
 }
 
 const char *mn_run_answer(const mn_run *run) { return run->answer; }
-const char *mn_run_protocol(const mn_run *run) { return run->opts.protocol; }
+const char *mn_run_protocol(const mn_run *run) { return mn_protocol_name(run->opts.protocol); }
 int mn_run_rounds(const mn_run *run) { return run->rounds; }
 const char *mn_run_log_file(const mn_run *run) { return run->log_file; }
-double mn_run_cost_usd(const mn_run *run) { return mn_run_cost_now(run); }
+double mn_run_cost_usd(const mn_run *run) { return mn_proto_cost_now(run); }
 
 const char *mn_run_errmsg(const mn_run *run)
 {

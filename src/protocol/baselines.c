@@ -32,38 +32,38 @@ static int run_baseline(mn_run *run, const mn_docs *docs, mn_side side)
   const mn_run_opts *o = &run->opts;
   char *meta = o->doc_metadata ? mn_xasprintf(" They are: %s.", o->doc_metadata)
                                : mn_xstrdup("");
-  char *text = mn_run_documents_text(docs);
+  char *text = mn_proto_documents_text(docs);
   char *user = mn_xasprintf(MN_PROMPT_BASELINE_USER, meta, text, o->task);
   free(text);
   free(meta);
 
-  mn_chat_msg msgs[] = { { "system", MN_PROMPT_BASELINE_SYSTEM }, { "user", user } };
-  mn_chat_req req = { .msgs = msgs, .n_msgs = 2 };
+  mn_llm_msg msgs[] = { { "system", MN_PROMPT_BASELINE_SYSTEM }, { "user", user } };
+  mn_llm_req req = { .msgs = msgs, .n_msgs = 2 };
   req.temperature = side == MN_SIDE_LOCAL ? o->local_temperature : o->remote_temperature;
   req.max_tokens = side == MN_SIDE_LOCAL ? o->local_max_tokens : o->remote_max_tokens;
 
   run->rounds = 1;
   mn_event ev = { .type = MN_EVENT_ROUND_STARTED, .round = 1 };
-  mn_run_emit(run, &ev);
+  mn_proto_emit(run, &ev);
   json_t *turn = mn_runlog_turn(run->log, side == MN_SIDE_LOCAL ? "local" : "remote",
                                 user, NULL);
-  mn_chat_result res = { 0 };
-  int rc = mn_run_chat(run, side, "answer", &req, &res);
+  mn_llm_result res = { 0 };
+  int rc = mn_proto_chat(run, side, "answer", &req, &res);
   if(rc == MN_OK) {
     mn_runlog_turn_set(turn, "output", res.text);
     run->answer = final_answer_line(res.text);
   }
-  mn_chat_result_free(&res);
+  mn_llm_result_free(&res);
   free(user);
   return rc;
 }
 
-int mn_protocol_remote_only(mn_run *run, const mn_docs *docs)
+int mn_proto_run_remote_only(mn_run *run, const mn_docs *docs)
 {
   return run_baseline(run, docs, MN_SIDE_REMOTE);
 }
 
-int mn_protocol_local_only(mn_run *run, const mn_docs *docs)
+int mn_proto_run_local_only(mn_run *run, const mn_docs *docs)
 {
   return run_baseline(run, docs, MN_SIDE_LOCAL);
 }

@@ -16,7 +16,9 @@ typedef struct turn {
 } turn;
 
 struct mn_chat {
-  mn_run_opts opts;        /* strings borrowed from the caller */
+  mn_run *settings;        /* made from the caller's options by mn_chat_new:
+                              holds copies of them, strings too, for every
+                              question's run */
   const mn_docs *docs;
   char *summary;           /* of the turns already folded away, or NULL */
   turn *turns;
@@ -47,19 +49,17 @@ int mn_chat_new(mn_chat **out, const mn_run_opts *opts, const mn_docs *docs)
     return MN_EINVAL;
   mn_chat *c = mn_xcalloc(1, sizeof *c);
   *out = c;
-  c->opts = *opts;
-  if(!c->opts.protocol)
-    c->opts.protocol = "minion";
   c->docs = docs;
   c->history_limit = DEFAULT_HISTORY_LIMIT;
-  /* check the options and keys now, not at the first question */
-  mn_run_opts probe = c->opts;
-  probe.task = "-";
-  mn_run *run = NULL;
-  int rc = mn_run_new(&run, &probe);
-  if(rc)
-    chat_fail(c, rc, mn_run_errmsg(run));
-  mn_run_free(run);
+  /* checks the options and keys now, not at the first question */
+  mn_run_opts o = *opts;
+  o.task = "-";
+  int rc = mn_run_new(&c->settings, &o);
+  if(rc) {
+    chat_fail(c, rc, mn_run_errmsg(c->settings));
+    mn_run_free(c->settings);
+    c->settings = NULL;
+  }
   return rc;
 }
 
@@ -93,13 +93,13 @@ static int summarise(mn_chat *c, mn_run *run)
   add_turns_text(&b, c->turns, fold);
   char *prompt = mn_xasprintf(SUMMARY_PROMPT, mn_buf_str(&b));
   mn_buf_free(&b);
-  mn_chat_msg msgs[] = { { "user", prompt } };
+  mn_llm_msg msgs[] = { { "user", prompt } };
   mn_side side = run->remote ? MN_SIDE_REMOTE : MN_SIDE_LOCAL;
-  mn_chat_req req = { .msgs = msgs, .n_msgs = 1, .temperature = 0,
+  mn_llm_req req = { .msgs = msgs, .n_msgs = 1, .temperature = 0,
                       .max_tokens = side == MN_SIDE_REMOTE ? run->opts.remote_max_tokens
                                                            : run->opts.local_max_tokens };
-  mn_chat_result res = { 0 };
-  int rc = mn_run_chat(run, side, "history summary", &req, &res);
+  mn_llm_result res = { 0 };
+  int rc = mn_proto_chat(run, side, "history summary", &req, &res);
   free(prompt);
   if(rc == MN_OK) {
     free(c->summary);
@@ -112,7 +112,7 @@ static int summarise(mn_chat *c, mn_run *run)
     memmove(c->turns, c->turns + fold, (c->n_turns - fold) * sizeof *c->turns);
     c->n_turns -= fold;
   }
-  mn_chat_result_free(&res);
+  mn_llm_result_free(&res);
   return rc;
 }
 
@@ -144,7 +144,9 @@ int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
     return chat_fail(c, MN_EINVAL, "the question is empty");
   mn_run_free(c->last);
   c->last = NULL;
-  mn_run_opts o = c->opts;
+  if(!c->settings)
+    return chat_fail(c, MN_EINVAL, "the chat session was not set up (mn_chat_new failed)");
+  mn_run_opts o = c->settings->opts;
   o.task = question;
   int rc = mn_run_new(&c->last, &o);
   if(rc)
@@ -155,7 +157,7 @@ int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
   } else {
     /* the run's task is the question with its history */
     char *task = compose_task(c, question);
-    mn_run_set_task(run, task);
+    mn_proto_set_task(run, task);
     free(task);
     rc = mn_run_execute(run, c->docs);
     if(rc)
@@ -209,6 +211,7 @@ void mn_chat_free(mn_chat *c)
   free(c->turns);
   free(c->summary);
   mn_run_free(c->last);
+  mn_run_free(c->settings);
   free(c->errmsg);
   free(c);
 }

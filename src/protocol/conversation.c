@@ -7,8 +7,8 @@
 #include "util/json_lenient.h"
 #include "util/mem.h"
 
-int mn_run_chat_json(mn_run *run, mn_side side, const char *label,
-                     const mn_chat_msg *msgs, size_t n_msgs, double temperature,
+int mn_proto_chat_json(mn_run *run, mn_side side, const char *label,
+                     const mn_llm_msg *msgs, size_t n_msgs, double temperature,
                      int max_tokens, const char *schema, const char *schema_name,
                      mn_json_check_fn check, json_t **out, char **raw_out)
 {
@@ -16,23 +16,23 @@ int mn_run_chat_json(mn_run *run, mn_side side, const char *label,
   if(raw_out)
     *raw_out = NULL;
   /* room for the conversation plus a (bad reply, correction) pair per re-ask */
-  mn_chat_msg *conv = mn_xcalloc(n_msgs + 2, sizeof *conv);
+  mn_llm_msg *conv = mn_xcalloc(n_msgs + 2, sizeof *conv);
   memcpy(conv, msgs, n_msgs * sizeof *conv);
   char *bad_reply = NULL, *correction = NULL;
   int rc = MN_EMODEL;
   for(int attempt = 0; attempt <= MN_JSON_REASKS; attempt++) {
     size_t n = n_msgs;
     if(attempt > 0) {
-      conv[n++] = (mn_chat_msg){ "assistant", bad_reply };
-      conv[n++] = (mn_chat_msg){ "user", correction };
+      conv[n++] = (mn_llm_msg){ "assistant", bad_reply };
+      conv[n++] = (mn_llm_msg){ "user", correction };
     }
-    mn_chat_req req = { .msgs = conv, .n_msgs = n, .temperature = temperature,
+    mn_llm_req req = { .msgs = conv, .n_msgs = n, .temperature = temperature,
                         .max_tokens = max_tokens, .json_schema = schema,
                         .schema_name = schema_name, .json_object = 1 };
-    mn_chat_result res = { 0 };
-    rc = mn_run_chat(run, side, label, &req, &res);
+    mn_llm_result res = { 0 };
+    rc = mn_proto_chat(run, side, label, &req, &res);
     if(rc != MN_OK) {
-      mn_chat_result_free(&res);
+      mn_llm_result_free(&res);
       break;
     }
     char *perr = NULL;
@@ -52,7 +52,7 @@ int mn_run_chat_json(mn_run *run, mn_side side, const char *label,
         *raw_out = res.text;
         res.text = NULL;
       }
-      mn_chat_result_free(&res);
+      mn_llm_result_free(&res);
       rc = MN_OK;
       break;
     }
@@ -64,10 +64,10 @@ int mn_run_chat_json(mn_run *run, mn_side side, const char *label,
     correction = mn_xasprintf("Your reply could not be used: %s. Reply again with only "
                               "the JSON object, in the format asked for.", why);
     mn_event ev = { .type = MN_EVENT_RETRY, .round = run->rounds, .side = side, .text = correction };
-    mn_run_emit(run, &ev);
+    mn_proto_emit(run, &ev);
     free(whybuf);
-    mn_chat_result_free(&res);
-    rc = mn_run_fail(run, MN_EMODEL, "%s model gave no usable JSON after %d attempts: %s",
+    mn_llm_result_free(&res);
+    rc = mn_proto_fail(run, MN_EMODEL, "%s model gave no usable JSON after %d attempts: %s",
                      side == MN_SIDE_LOCAL ? "local" : "remote", attempt + 1, correction);
   }
   free(bad_reply);
@@ -76,16 +76,16 @@ int mn_run_chat_json(mn_run *run, mn_side side, const char *label,
   return rc;
 }
 
-int mn_run_conv_chat(mn_run *run, mn_side side, const char *label, mn_conv *conv,
+int mn_proto_conv_chat(mn_run *run, mn_side side, const char *label, mn_conv *conv,
                      const char **reply)
 {
   const mn_run_opts *o = &run->opts;
   int local = side == MN_SIDE_LOCAL;
-  mn_chat_req req = { .msgs = conv->msgs, .n_msgs = conv->n,
+  mn_llm_req req = { .msgs = conv->msgs, .n_msgs = conv->n,
                       .temperature = local ? o->local_temperature : o->remote_temperature,
                       .max_tokens = local ? o->local_max_tokens : o->remote_max_tokens };
-  mn_chat_result res = { 0 };
-  int rc = mn_run_chat(run, side, label, &req, &res);
+  mn_llm_result res = { 0 };
+  int rc = mn_proto_chat(run, side, label, &req, &res);
   mn_runlog_turn(run->log, local ? "local" : "remote", conv->msgs[conv->n - 1].content, res.text);
   if(rc == MN_OK) {
     mn_conv_take(conv, "assistant", res.text);
@@ -93,14 +93,14 @@ int mn_run_conv_chat(mn_run *run, mn_side side, const char *label, mn_conv *conv
     if(reply)
       *reply = conv->msgs[conv->n - 1].content;
   }
-  mn_chat_result_free(&res);
+  mn_llm_result_free(&res);
   return rc;
 }
 
 void mn_conv_take(mn_conv *c, const char *role, char *content)
 {
   MN_GROW(c->msgs, c->cap, c->n + 1);
-  c->msgs[c->n++] = (mn_chat_msg){ role, content };
+  c->msgs[c->n++] = (mn_llm_msg){ role, content };
 }
 
 void mn_conv_add(mn_conv *c, const char *role, const char *content)

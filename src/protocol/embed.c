@@ -75,7 +75,7 @@ static void embed_done(void *ud, const mn_http_result *res)
   mn_usage u = { .calls = 1 };
   u.prompt_tokens = e->ollama ? mn_json_path_u64(root, "prompt_eval_count")
                               : mn_json_path_u64(root, "usage.prompt_tokens");
-  mn_run_add_usage(e->run, MN_SIDE_LOCAL, &u);
+  mn_proto_add_usage(e->run, MN_SIDE_LOCAL, &u);
   json_decref(root);
 }
 
@@ -87,12 +87,12 @@ static int embed_endpoint(mn_run *run, char **url, char **auth, char **model, in
   const char *spec = o->embed_spec;
   const char *colon = spec ? strchr(spec, ':') : NULL;
   if(!colon || colon == spec || !colon[1])
-    return mn_run_fail(run, MN_EINVAL, "retrieval 'embedding' needs --embed-model PROVIDER:MODEL "
+    return mn_proto_fail(run, MN_EINVAL, "retrieval 'embedding' needs --embed-model PROVIDER:MODEL "
                        "(ollama or openai-compatible)");
   char *prov = mn_xstrndup(spec, (size_t)(colon - spec));
   const mn_provider *p = mn_provider_find(prov);
   if(!p || (p->wire != MN_WIRE_OLLAMA && p->wire != MN_WIRE_OPENAI)) {
-    int rc = mn_run_fail(run, MN_EUNSUPPORTED, "embedding provider '%s' is not supported "
+    int rc = mn_proto_fail(run, MN_EUNSUPPORTED, "embedding provider '%s' is not supported "
                          "(use ollama or an OpenAI-compatible one)", prov);
     free(prov);
     return rc;
@@ -115,7 +115,7 @@ static int embed_endpoint(mn_run *run, char **url, char **auth, char **model, in
   else
     *url = mn_xasprintf("%.*s/v1/embeddings", (int)bl, base);
   if(!*url)
-    return mn_run_fail(run, MN_EINVAL, "embedding URL must start with http:// or https://");
+    return mn_proto_fail(run, MN_EINVAL, "embedding URL must start with http:// or https://");
   const char *key = p->key_env ? getenv(p->key_env) : NULL;
   *auth = key && *key ? mn_xasprintf("Authorization: Bearer %s", key) : NULL;
   *model = mn_xstrdup(colon + 1);
@@ -158,10 +158,10 @@ static int embed_texts(mn_run *run, const char *const *texts, size_t n, float **
   *dim = nb ? b[0].dim : 0;
   float *all = NULL;
   if(rc == MN_OK && (hrc == MN_ECANCELLED || run->cancelled))
-    rc = mn_run_fail(run, MN_ECANCELLED, "cancelled");
+    rc = mn_proto_fail(run, MN_ECANCELLED, "cancelled");
   for(size_t i = 0; rc == MN_OK && i < nb; i++)
     if(b[i].error || !b[i].vecs || b[i].dim != *dim)
-      rc = mn_run_fail(run, MN_EPARSE, "%s (%s)", b[i].error ? b[i].error
+      rc = mn_proto_fail(run, MN_EPARSE, "%s (%s)", b[i].error ? b[i].error
                        : "embedding vectors of varying sizes", run->opts.embed_spec);
   if(rc == MN_OK) {
     all = mn_xmalloc((n ? n : 1) * *dim * sizeof *all);
@@ -199,7 +199,7 @@ static int by_job(const void *a, const void *b)
   return x->job < y->job ? -1 : x->job > y->job;
 }
 
-int mn_run_embed_filter(mn_run *run, mn_job_list *jobs)
+int mn_proto_embed_filter(mn_run *run, mn_job_list *jobs)
 {
   mn_jobs_number(jobs);   /* ids say which texts are distinct */
   int ntasks = 0, nchunks = 0;

@@ -40,7 +40,7 @@ static const char *check_final(const json_t *o)
   return nonempty(o, "answer") ? NULL : "field 'answer' must hold the final answer";
 }
 
-int mn_protocol_minion(mn_run *run, const mn_docs *docs)
+int mn_proto_run_minion(mn_run *run, const mn_docs *docs)
 {
   const mn_run_opts *o = &run->opts;
   mn_conv sup = { 0 }, wrk = { 0 };
@@ -63,7 +63,7 @@ int mn_protocol_minion(mn_run *run, const mn_docs *docs)
   mn_conv_take(&sup, "user", mn_xasprintf(MN_PROMPT_MINION_SUPERVISOR_START,
                                           o->max_rounds, task ? task : o->task, meta));
   free(meta);
-  rc = mn_run_chat_json(run, MN_SIDE_REMOTE, "first question", sup.msgs, sup.n,
+  rc = mn_proto_chat_json(run, MN_SIDE_REMOTE, "first question", sup.msgs, sup.n,
                         o->remote_temperature, o->remote_max_tokens,
                         MN_SCHEMA_MINION_START, "supervisor_message", check_start, &obj, &raw);
   mn_runlog_turn(run->log, "remote", sup.msgs[0].content, raw);
@@ -76,20 +76,20 @@ int mn_protocol_minion(mn_run *run, const mn_docs *docs)
   json_decref(obj);
   obj = NULL;
 
-  char *text = mn_run_documents_text(docs);
+  char *text = mn_proto_documents_text(docs);
   mn_conv_take(&wrk, "system", mn_xasprintf(MN_PROMPT_MINION_WORKER_SYSTEM, text, o->task));
   free(text);
 
   for(int round = 1; round <= o->max_rounds; round++) {
     run->rounds = round;
     mn_event ev = { .type = MN_EVENT_ROUND_STARTED, .round = round };
-    mn_run_emit(run, &ev);
+    mn_proto_emit(run, &ev);
 
     /* worker */
     mn_conv_take(&wrk, "user", message);
     message = NULL;
     const char *reply;
-    if((rc = mn_run_conv_chat(run, MN_SIDE_LOCAL, "answer", &wrk, &reply)) != MN_OK)
+    if((rc = mn_proto_conv_chat(run, MN_SIDE_LOCAL, "answer", &wrk, &reply)) != MN_OK)
       goto out;
     const char *answer = reply;
     if(priv) {
@@ -105,12 +105,12 @@ int mn_protocol_minion(mn_run *run, const mn_docs *docs)
     } else {
       /* reason in free text first: JSON mode would cut the reasoning short */
       mn_conv_take(&sup, "user", mn_xasprintf(MN_PROMPT_MINION_SUPERVISOR_REASON, answer));
-      if((rc = mn_run_conv_chat(run, MN_SIDE_REMOTE, "reasoning", &sup, NULL)) != MN_OK)
+      if((rc = mn_proto_conv_chat(run, MN_SIDE_REMOTE, "reasoning", &sup, NULL)) != MN_OK)
         goto out;
       mn_conv_add(&sup, "user", MN_PROMPT_MINION_SUPERVISOR_DECIDE);
     }
 
-    rc = mn_run_chat_json(run, MN_SIDE_REMOTE, last ? "final answer" : "decision",
+    rc = mn_proto_chat_json(run, MN_SIDE_REMOTE, last ? "final answer" : "decision",
                           sup.msgs, sup.n, o->remote_temperature, o->remote_max_tokens,
                           MN_SCHEMA_MINION_DECISION, "supervisor_decision",
                           last ? check_final : check_decision, &obj, &raw);

@@ -97,28 +97,28 @@ static int ask_advice(mn_run *run, round_state *st)
                                : mn_xstrdup("");
   char *prompt = mn_xasprintf(MN_PROMPT_MINIONS_ADVICE, o->task, meta);
   free(meta);
-  mn_chat_msg msgs[] = { { "user", prompt } };
-  mn_chat_req req = { .msgs = msgs, .n_msgs = 1, .temperature = o->remote_temperature,
+  mn_llm_msg msgs[] = { { "user", prompt } };
+  mn_llm_req req = { .msgs = msgs, .n_msgs = 1, .temperature = o->remote_temperature,
                       .max_tokens = o->remote_max_tokens };
-  mn_chat_result res = { 0 };
-  int rc = mn_run_chat(run, MN_SIDE_REMOTE, "advice", &req, &res);
+  mn_llm_result res = { 0 };
+  int rc = mn_proto_chat(run, MN_SIDE_REMOTE, "advice", &req, &res);
   mn_runlog_turn(run->log, "remote", prompt, res.text);
   if(rc == MN_OK) {
     st->advice = res.text;
     res.text = NULL;
   }
-  mn_chat_result_free(&res);
+  mn_llm_result_free(&res);
   free(prompt);
   return rc;
 }
 
 static const char *retrieval_note(const mn_run *run, int plan, char *buf, size_t size)
 {
-  const char *r = run->opts.retrieval;
-  if(!strcmp(r, "bm25"))
+  mn_retrieval r = run->opts.retrieval;
+  if(r == MN_RETRIEVAL_BM25)
     snprintf(buf, size, plan ? MN_PROMPT_MINIONS_RETRIEVAL_PLAN : MN_PROMPT_MINIONS_RETRIEVAL_BM25,
              run->opts.retrieval_k);
-  else if(!strcmp(r, "embedding"))
+  else if(r == MN_RETRIEVAL_EMBEDDING)
     snprintf(buf, size, plan ? MN_PROMPT_MINIONS_RETRIEVAL_PLAN : MN_PROMPT_MINIONS_RETRIEVAL_EMBED,
              run->opts.retrieval_k);
   else
@@ -160,13 +160,13 @@ static int decompose_code(mn_run *run, const mn_docs *docs, round_state *st, mn_
 
   int rc = MN_ESANDBOX;
   for(int attempt = 1; attempt <= CODE_ATTEMPTS; attempt++) {
-    mn_chat_req req = { .msgs = conv.msgs, .n_msgs = conv.n,
+    mn_llm_req req = { .msgs = conv.msgs, .n_msgs = conv.n,
                         .temperature = o->remote_temperature, .max_tokens = o->remote_max_tokens };
-    mn_chat_result res = { 0 };
-    rc = mn_run_chat(run, MN_SIDE_REMOTE, "code", &req, &res);
+    mn_llm_result res = { 0 };
+    rc = mn_proto_chat(run, MN_SIDE_REMOTE, "code", &req, &res);
     json_t *turn = mn_runlog_turn(run->log, "remote", conv.msgs[conv.n - 1].content, res.text);
     if(rc) {
-      mn_chat_result_free(&res);
+      mn_llm_result_free(&res);
       break;
     }
     char *code = extract_code(res.text);
@@ -187,21 +187,21 @@ static int decompose_code(mn_run *run, const mn_docs *docs, round_state *st, mn_
       free(st->code);
       st->code = code;
       st->has_transform = has_transform;
-      mn_chat_result_free(&res);
+      mn_llm_result_free(&res);
       break;
     }
     mn_runlog_turn_set(turn, "sandbox_error", err);
     mn_event ev = { .type = MN_EVENT_RETRY, .round = run->rounds, .side = MN_SIDE_REMOTE,
                     .text = err };
-    mn_run_emit(run, &ev);
-    mn_run_fail(run, MN_ESANDBOX, "the remote's program failed %d time%s; last error: %s",
+    mn_proto_emit(run, &ev);
+    mn_proto_fail(run, MN_ESANDBOX, "the remote's program failed %d time%s; last error: %s",
                 attempt, attempt == 1 ? "" : "s", err ? err : "unknown");
     mn_conv_take(&conv, "assistant", res.text);
     res.text = NULL;
     mn_conv_take(&conv, "user", mn_xasprintf(MN_PROMPT_MINIONS_CODE_RETRY, err ? err : "unknown error"));
     free(err);
     free(code);
-    mn_chat_result_free(&res);
+    mn_llm_result_free(&res);
     rc = MN_ESANDBOX;
   }
   free(prevj);
@@ -291,7 +291,7 @@ static int retrieve_bm25(mn_run *run, chunk_text *chunks, size_t *n, const char 
   free(texts);
   free(lens);
   if(rc) {
-    rc = mn_run_fail(run, rc, "retrieval index: %s", err ? err : mn_strerror(rc));
+    rc = mn_proto_fail(run, rc, "retrieval index: %s", err ? err : mn_strerror(rc));
     free(err);
     return rc;
   }
@@ -300,7 +300,7 @@ static int retrieve_bm25(mn_run *run, chunk_text *chunks, size_t *n, const char 
   rc = mn_bm25_query(ix, query, k, &hits, &nh);
   mn_bm25_free(ix);
   if(rc)
-    return mn_run_fail(run, rc, "retrieval query failed");
+    return mn_proto_fail(run, rc, "retrieval query failed");
   size_t *keep = mn_xcalloc(nh ? nh : 1, sizeof *keep);
   for(size_t i = 0; i < nh; i++)
     keep[i] = hits[i].index;
@@ -329,7 +329,7 @@ static int decompose_plan(mn_run *run, const mn_docs *docs, round_state *st, mn_
   for(int attempt = 1; attempt <= PLAN_ATTEMPTS; attempt++) {
     json_t *plan = NULL;
     char *raw = NULL;
-    rc = mn_run_chat_json(run, MN_SIDE_REMOTE, "plan", conv.msgs, conv.n, o->remote_temperature,
+    rc = mn_proto_chat_json(run, MN_SIDE_REMOTE, "plan", conv.msgs, conv.n, o->remote_temperature,
                           o->remote_max_tokens, MN_SCHEMA_MINIONS_PLAN, "job_plan", check_plan,
                           &plan, &raw);
     mn_runlog_turn(run->log, "remote", conv.msgs[conv.n - 1].content, raw);
@@ -337,7 +337,7 @@ static int decompose_plan(mn_run *run, const mn_docs *docs, round_state *st, mn_
       break;
 
     mn_chunk_opts co = MN_CHUNK_OPTS_INIT;
-    co.method = (mn_chunk_method)mn_chunk_method_parse(o->chunking);
+    co.method = o->chunking;
     co.max_chars = (size_t)o->chunk_chars;
     const json_t *ch = json_object_get(plan, "chunking");
     if(mn_json_str(ch, "method"))
@@ -349,7 +349,7 @@ static int decompose_plan(mn_run *run, const mn_docs *docs, round_state *st, mn_
 
     const json_t *r = json_object_get(plan, "retrieval");
     const char *query = mn_json_str(r, "query");
-    if((!query || !*query) && !strcmp(o->retrieval, "bm25"))
+    if((!query || !*query) && o->retrieval == MN_RETRIEVAL_BM25)
       query = o->task;  /* retrieval was asked for: the plan forgot its query */
     if(query && *query) {
       size_t k = (size_t)o->retrieval_k;
@@ -372,7 +372,7 @@ static int decompose_plan(mn_run *run, const mn_docs *docs, round_state *st, mn_
         : mn_xasprintf("the plan makes %zu jobs (%zu instructions x %zu chunks x %d samples), "
                        "over the limit of %d: use fewer instructions, larger chunks or retrieval",
                        total, json_array_size(tasks), nchunks, o->samples, o->max_jobs);
-      mn_run_fail(run, MN_ELIMIT, "%s", why);
+      mn_proto_fail(run, MN_ELIMIT, "%s", why);
       mn_conv_take(&conv, "assistant", raw);
       mn_conv_take(&conv, "user", mn_xasprintf("That plan cannot be used: %s. Reply with a "
                                                "corrected JSON plan.", why));
@@ -435,12 +435,12 @@ struct job_call {
 static int submit_job(job_call *jc);
 static void feed(exec_ctx *ex);
 
-static void job_done(void *ud, mn_chat_result *res)
+static void job_done(void *ud, mn_llm_result *res)
 {
   job_call *jc = ud;
   exec_ctx *ex = jc->ex;
   mn_job *j = jc->job;
-  mn_run_add_usage(ex->run, MN_SIDE_LOCAL, &res->usage);
+  mn_proto_add_usage(ex->run, MN_SIDE_LOCAL, &res->usage);
   if(res->code != MN_OK) {
     j->status = MN_JOB_FAILED;
     j->error = mn_xstrdup(res->error ? res->error : mn_strerror(res->code));
@@ -471,7 +471,7 @@ static void job_done(void *ud, mn_chat_result *res)
   ex->done++;
   mn_event ev = { .type = MN_EVENT_JOBS_PROGRESS, .round = ex->run->rounds, .side = MN_SIDE_LOCAL,
                   .jobs_done = ex->done, .jobs_total = ex->jobs->n };
-  mn_run_emit(ex->run, &ev);
+  mn_proto_emit(ex->run, &ev);
   feed(ex);
 }
 
@@ -481,8 +481,8 @@ static int submit_job(job_call *jc)
   mn_job *j = jc->job;
   char *user = mn_xasprintf(MN_PROMPT_MINIONS_WORKER_USER, j->chunk, j->task,
                             j->advice && *j->advice ? j->advice : "(none)");
-  mn_chat_msg msgs[] = { { "system", MN_PROMPT_MINIONS_WORKER_SYSTEM }, { "user", user } };
-  mn_chat_req req = { .msgs = msgs, .n_msgs = 2, .temperature = run->opts.local_temperature,
+  mn_llm_msg msgs[] = { { "system", MN_PROMPT_MINIONS_WORKER_SYSTEM }, { "user", user } };
+  mn_llm_req req = { .msgs = msgs, .n_msgs = 2, .temperature = run->opts.local_temperature,
                       .max_tokens = run->opts.local_max_tokens,
                       .json_schema = MN_SCHEMA_MINIONS_JOB_OUTPUT, .schema_name = "job_output",
                       .json_object = 1 };
@@ -531,7 +531,7 @@ static int execute(mn_run *run, mn_job_list *jobs)
   int rc = MN_OK;
   mn_event ev = { .type = MN_EVENT_JOBS_PROGRESS, .round = run->rounds, .side = MN_SIDE_LOCAL,
                   .jobs_done = 0, .jobs_total = jobs->n };
-  mn_run_emit(run, &ev);
+  mn_proto_emit(run, &ev);
   double t0 = mn_now();   /* serialising the jobs is part of the local phase */
   feed_to(&ex, ex.window / EXEC_WINDOW_PER_SLOT);
   mn_http_set_idle(run->http, feed_idle, &ex);
@@ -542,11 +542,11 @@ static int execute(mn_run *run, mn_job_list *jobs)
   for(size_t i = 0; i < jobs->n; i++)
     failed += jobs->v[i].status == MN_JOB_FAILED || jobs->v[i].status == MN_JOB_PENDING;
   if(hrc == MN_ECANCELLED || run->cancelled || ex.queue_error == MN_ECANCELLED)
-    rc = mn_run_fail(run, MN_ECANCELLED, "cancelled");
+    rc = mn_proto_fail(run, MN_ECANCELLED, "cancelled");
   else if(ex.queue_error)
-    rc = mn_run_fail(run, ex.queue_error, "cannot queue local job %zu", ex.queue_error_job);
+    rc = mn_proto_fail(run, ex.queue_error, "cannot queue local job %zu", ex.queue_error_job);
   else if(failed == jobs->n)
-    rc = mn_run_fail(run, ex.first_error ? ex.first_error : MN_EMODEL,
+    rc = mn_proto_fail(run, ex.first_error ? ex.first_error : MN_EMODEL,
                      "every one of the %zu local jobs failed; first error: %s (%s)", jobs->n,
                      ex.first_error_text ? ex.first_error_text : "no usable reply",
                      run->opts.local_spec);
@@ -593,7 +593,7 @@ static int aggregate(mn_run *run, const mn_docs *docs, round_state *st, mn_job_l
       /* the remote still gets the outputs, in the default listing */
       mn_event ev = { .type = MN_EVENT_RETRY, .round = run->rounds, .side = MN_SIDE_REMOTE,
                       .text = err };
-      mn_run_emit(run, &ev);
+      mn_proto_emit(run, &ev);
       outputs = NULL;
     }
     free(err);
@@ -607,7 +607,7 @@ static int aggregate(mn_run *run, const mn_docs *docs, round_state *st, mn_job_l
   mn_conv conv = { 0 };
   mn_conv_take(&conv, "user", mn_xasprintf(MN_PROMPT_MINIONS_SYNTH_REASON, outputs, o->task));
   free(outputs);
-  int rc = mn_run_conv_chat(run, MN_SIDE_REMOTE, "reasoning", &conv, NULL);
+  int rc = mn_proto_conv_chat(run, MN_SIDE_REMOTE, "reasoning", &conv, NULL);
   if(rc) {
     mn_conv_free(&conv);
     return rc;
@@ -616,7 +616,7 @@ static int aggregate(mn_run *run, const mn_docs *docs, round_state *st, mn_job_l
 
   json_t *obj = NULL;
   char *raw = NULL;
-  rc = mn_run_chat_json(run, MN_SIDE_REMOTE, last ? "final answer" : "decision", conv.msgs, conv.n,
+  rc = mn_proto_chat_json(run, MN_SIDE_REMOTE, last ? "final answer" : "decision", conv.msgs, conv.n,
                         o->remote_temperature, o->remote_max_tokens, MN_SCHEMA_MINIONS_SYNTHESIS,
                         "synthesis", last ? check_final : check_synthesis, &obj, &raw);
   mn_runlog_turn(run->log, "remote", conv.msgs[conv.n - 1].content, raw);
@@ -639,7 +639,7 @@ static int aggregate(mn_run *run, const mn_docs *docs, round_state *st, mn_job_l
   return MN_OK;
 }
 
-int mn_protocol_minions(mn_run *run, const mn_docs *docs)
+int mn_proto_run_minions(mn_run *run, const mn_docs *docs)
 {
   const mn_run_opts *o = &run->opts;
   round_state st = { 0 };
@@ -648,18 +648,18 @@ int mn_protocol_minions(mn_run *run, const mn_docs *docs)
   for(int round = 1; rc == MN_OK && !done && round <= o->max_rounds; round++) {
     run->rounds = round;
     mn_event ev = { .type = MN_EVENT_ROUND_STARTED, .round = round };
-    mn_run_emit(run, &ev);
+    mn_proto_emit(run, &ev);
 
     mn_job_list jobs = { 0 };
-    rc = strcmp(o->decompose, "plan") ? decompose_code(run, docs, &st, &jobs)
-                                      : decompose_plan(run, docs, &st, &jobs);
-    if(rc == MN_OK && !strcmp(o->retrieval, "embedding"))
-      rc = mn_run_embed_filter(run, &jobs);
+    rc = o->decompose == MN_DECOMPOSE_PLAN ? decompose_plan(run, docs, &st, &jobs)
+                                           : decompose_code(run, docs, &st, &jobs);
+    if(rc == MN_OK && o->retrieval == MN_RETRIEVAL_EMBEDDING)
+      rc = mn_proto_embed_filter(run, &jobs);
     if(rc == MN_OK) {
       mn_jobs_number(&jobs);
       mn_jobs_expand_samples(&jobs, o->samples);
       if(jobs.n > (size_t)o->max_jobs)
-        rc = mn_run_fail(run, MN_ELIMIT, "%zu jobs with %d samples each is over --max-jobs %d",
+        rc = mn_proto_fail(run, MN_ELIMIT, "%zu jobs with %d samples each is over --max-jobs %d",
                          jobs.n / (size_t)o->samples, o->samples, o->max_jobs);
     }
     if(rc == MN_OK) {

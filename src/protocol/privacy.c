@@ -2398,9 +2398,9 @@ int mn_privacy_find_names(mn_privacy *p, mn_run *run, const char *text)
       continue;
     }
     char *prompt = mn_xasprintf(MN_PROMPT_PRIVACY_NAMES, piece);
-    mn_chat_msg msg = { "user", prompt };
+    mn_llm_msg msg = { "user", prompt };
     json_t *obj = NULL;
-    int rc = mn_run_chat_json(run, MN_SIDE_LOCAL, "privacy names", &msg, 1, 0.0,
+    int rc = mn_proto_chat_json(run, MN_SIDE_LOCAL, "privacy names", &msg, 1, 0.0,
                               run->opts.local_max_tokens, MN_SCHEMA_PRIVACY_NAMES, "person_names",
                               check_names, &obj, NULL);
     free(prompt);
@@ -2412,7 +2412,7 @@ int mn_privacy_find_names(mn_privacy *p, mn_run *run, const char *text)
     json_decref(obj);
     free(piece);
     if(r < 0)
-      return mn_run_fail(run, r, "privacy: more than %d person names; refusing to send more text",
+      return mn_proto_fail(run, r, "privacy: more than %d person names; refusing to send more text",
                          MN_PRIVACY_MAX_NAMES);
   }
   return MN_OK;

@@ -111,7 +111,7 @@ char *mn_privacy_restore(const mn_privacy *p, const char *text);
 json_t *mn_privacy_summary(const mn_privacy *p);
 
 /* Ask the local model of `run` which person names appear in `text` (JSON
- * {"names": [...]} through mn_run_chat_json on MN_SIDE_LOCAL, in pieces of
+ * {"names": [...]} through mn_proto_chat_json on MN_SIDE_LOCAL, in pieces of
  * MN_PRIVACY_FIND_CHUNK bytes) and register the ones that really occur in
  * the text (hallucinated names are dropped). Returns MN_OK, or the run's
  * error code with the run's message set; on error the text must not be

@@ -36,26 +36,26 @@ struct mn_run {
 };
 
 /* Replace the run's task (copied) before mn_run_execute(). */
-void mn_run_set_task(mn_run *run, const char *task);
+void mn_proto_set_task(mn_run *run, const char *task);
 
 /* Set the run's one-line error message (printf-style) and return code. */
-int mn_run_fail(mn_run *run, int code, const char *fmt, ...)
+int mn_proto_fail(mn_run *run, int code, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
 
-void mn_run_emit(mn_run *run, const mn_event *ev);
+void mn_proto_emit(mn_run *run, const mn_event *ev);
 /* Emit a MESSAGE event. */
-void mn_run_message(mn_run *run, mn_side side, int to_model, const char *label,
+void mn_proto_message(mn_run *run, mn_side side, int to_model, const char *label,
                     const char *text);
 /* Add a call's usage to a side and emit a USAGE event. */
-void mn_run_add_usage(mn_run *run, mn_side side, const mn_usage *u);
+void mn_proto_add_usage(mn_run *run, mn_side side, const mn_usage *u);
 /* Remote cost so far (< 0 if unknown). */
-double mn_run_cost_now(const mn_run *run);
+double mn_proto_cost_now(const mn_run *run);
 
 /* One chat with a side's model, synchronously: emits the outgoing message
  * (the last message of req) and the reply, adds usage and wait time.
  * Returns out->code; on failure the run's error message is set. */
-int mn_run_chat(mn_run *run, mn_side side, const char *label,
-                const mn_chat_req *req, mn_chat_result *out);
+int mn_proto_chat(mn_run *run, mn_side side, const char *label,
+                const mn_llm_req *req, mn_llm_result *out);
 
 /* Checks a parsed reply; returns NULL if usable, else a short reason that
  * is sent back to the model ("field 'decision' must be ..."). */
@@ -68,14 +68,14 @@ typedef const char *(*mn_json_check_fn)(const json_t *reply);
  * it. On success *out is the object (caller decrefs) and *raw_out the raw
  * text of the reply that was used (caller frees; may be NULL). */
 #define MN_JSON_REASKS 2
-int mn_run_chat_json(mn_run *run, mn_side side, const char *label,
-                     const mn_chat_msg *msgs, size_t n_msgs, double temperature,
+int mn_proto_chat_json(mn_run *run, mn_side side, const char *label,
+                     const mn_llm_msg *msgs, size_t n_msgs, double temperature,
                      int max_tokens, const char *schema, const char *schema_name,
                      mn_json_check_fn check, json_t **out, char **raw_out);
 
 /* A conversation whose message texts it owns. */
 typedef struct mn_conv {
-  mn_chat_msg *msgs;
+  mn_llm_msg *msgs;
   size_t n, cap;
 } mn_conv;
 void mn_conv_add(mn_conv *c, const char *role, const char *content);   /* copies */
@@ -86,21 +86,21 @@ void mn_conv_free(mn_conv *c);
  * temperature and reply cap), log the turn (the last message and the reply)
  * and, on success, append the reply to conv as the assistant's; *reply (may
  * be NULL) then points at it, owned by conv. */
-int mn_run_conv_chat(mn_run *run, mn_side side, const char *label, mn_conv *conv,
+int mn_proto_conv_chat(mn_run *run, mn_side side, const char *label, mn_conv *conv,
                      const char **reply);
 
 /* Documents as one prompt section: each wrapped with its name. Caller frees. */
-char *mn_run_documents_text(const mn_docs *docs);
+char *mn_proto_documents_text(const mn_docs *docs);
 
 /* The protocols. Each sets run->answer and run->rounds on success. */
-int mn_protocol_remote_only(mn_run *run, const mn_docs *docs);
-int mn_protocol_local_only(mn_run *run, const mn_docs *docs);
-int mn_protocol_minion(mn_run *run, const mn_docs *docs);
-int mn_protocol_minions(mn_run *run, const mn_docs *docs);
+int mn_proto_run_remote_only(mn_run *run, const mn_docs *docs);
+int mn_proto_run_local_only(mn_run *run, const mn_docs *docs);
+int mn_proto_run_minion(mn_run *run, const mn_docs *docs);
+int mn_proto_run_minions(mn_run *run, const mn_docs *docs);
 
 struct mn_job_list;
 /* Retrieval "embedding": keep, for each task, the retrieval_k chunks whose
  * embeddings are closest (cosine) to the task's, dropping the other jobs. */
-int mn_run_embed_filter(mn_run *run, struct mn_job_list *jobs);
+int mn_proto_embed_filter(mn_run *run, struct mn_job_list *jobs);
 
 #endif

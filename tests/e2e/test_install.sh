@@ -27,7 +27,7 @@ int main(void)
   if(mn_docs_new(&docs) || mn_docs_add_text(docs, "note", text, strlen(text)))
     return 1;
   mn_chunking how = MN_CHUNKING_INIT;
-  how.method = "page";
+  how.method = MN_CHUNK_PAGE;
   how.max_chars = 0;
   mn_chunk_info *c = NULL;
   size_t n = 0;
@@ -38,12 +38,41 @@ int main(void)
            mn_docs_text(docs, c[i].doc, NULL) + c[i].offset);
   free(c);
   mn_run_opts o = MN_RUN_OPTS_INIT;
-  o.protocol = "no-such-protocol";
+  o.protocol = (mn_protocol)42;
   o.task = "x";
   mn_run *run = NULL;
   int bad = mn_run_new(&run, &o) == MN_EUNSUPPORTED;
   printf("bad protocol: %d %s\n", bad, mn_run_errmsg(run));
   mn_run_free(run);
+  /* a struct from a newer header is refused, not misread */
+  mn_run_opts newer = MN_RUN_OPTS_INIT;
+  newer.version = MN_RUN_OPTS_VERSION + 1;
+  newer.task = "x";
+  bad = mn_run_new(&run, &newer) == MN_EINVAL;
+  printf("newer opts: %d %s\n", bad, mn_run_errmsg(run));
+  mn_run_free(run);
+  printf("names: %s %s %d %d %d\n", mn_protocol_name(mn_protocol_parse("remote-only")),
+         mn_chunk_method_name(MN_CHUNK_CODE), mn_retrieval_parse("bm25"),
+         mn_decompose_parse("plan"), mn_protocol_parse("no-such"));
+  /* a chat keeps copies of the option strings: the caller's buffer is
+   * reused before the question is asked */
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:9");
+  mn_run_opts co = MN_RUN_OPTS_INIT;
+  co.protocol = MN_PROTOCOL_REMOTE_ONLY;
+  co.remote_spec = "openai-compatible:m";
+  co.remote_url = url;
+  co.max_retries = 0;
+  co.log_dir = getenv("LOGDIR");
+  mn_chat *chat = NULL;
+  if(mn_chat_new(&chat, &co, docs) != MN_OK)
+    return 1;
+  memset(url, 'x', sizeof url - 1);
+  url[sizeof url - 1] = '\0';
+  const char *answer = NULL;
+  int rc = mn_chat_ask(chat, "What is on page 2?", &answer);
+  printf("chat: %d %s\n", rc == MN_ENET, mn_chat_errmsg(chat));
+  mn_chat_free(chat);
   mn_docs_free(docs);
   mn_global_cleanup();
   return 0;
@@ -52,15 +81,28 @@ C
 export PKG_CONFIG_PATH=$(dirname "$(ls "$T"/prefix/lib*/pkgconfig/minions.pc)")
 cc -Wall -Werror -o "$T/use_shared" "$T/use.c" $(pkg-config --cflags --libs minions) 2>"$T/cc1.err"
 check "a program builds against the shared library with pkg-config" test -x "$T/use_shared"
-LD_LIBRARY_PATH=$(dirname "$(ls "$T"/prefix/lib*/libminions.so)") "$T/use_shared" >"$T/shared.out"
+LOGDIR="$T/logs" LD_LIBRARY_PATH=$(dirname "$(ls "$T"/prefix/lib*/libminions.so)") "$T/use_shared" >"$T/shared.out"
 check "and runs: version, the paper's cost figure, chunks, errors" \
   bash -c "grep -qE '^version [0-9]+\.[0-9]+\.[0-9]+$' '$T/shared.out' && grep -qx 'cost 0.261' '$T/shared.out' &&
     grep -qx 'page 0: First page.' '$T/shared.out' && grep -qx 'page 1: Second page.' '$T/shared.out' &&
-    grep -q '^bad protocol: 1 unknown protocol' '$T/shared.out'"
+    grep -q '^bad protocol: 1 unknown protocol 42' '$T/shared.out'"
+check "an options struct from a newer header is refused with a clear message" \
+  grep -q '^newer opts: 1 mn_run_opts version 2 is not one this library' "$T/shared.out"
+check "closed sets are enums with names and parsers" grep -qx 'names: remote-only code 1 1 -1' "$T/shared.out"
+check "a chat session copies the option strings it is given" \
+  bash -c "grep -q '^chat: 1 .*127.0.0.1:9' '$T/shared.out' && ! grep -q xxxx '$T/shared.out'"
+# the symbols the shared library exports are exactly the functions of minions.h
+nm -D --defined-only "$(ls "$T"/prefix/lib*/libminions.so)" | awk '$2 ~ /^[TDBRV]$/ {print $3}' |
+  grep -v '^_' | sort >"$T/exported"
+grep -oE '\bmn_[a-z0-9_]+\(' "$T/prefix/include/minions.h" | tr -d '(' | sort -u >"$T/declared"
+check "libminions.so exports the public API and nothing else" diff "$T/exported" "$T/declared"
+check "the header builds as strict C11 and C99 without extensions" \
+  bash -c "cc -std=c11 -pedantic -Werror -Wall -Wextra -fsyntax-only -x c '$T/use.c' \$(pkg-config --cflags minions) &&
+           echo '#include <minions.h>' | cc -std=c99 -pedantic -Werror -fsyntax-only -x c - \$(pkg-config --cflags minions)"
 # the static library with the system's shared dependencies, as a user would
 cc -Wall -Werror -o "$T/use_static" "$T/use.c" $(pkg-config --cflags minions) \
   "$(ls "$T"/prefix/lib*/libminions.a)" $(pkg-config --libs libcurl jansson lua5.4 sqlite3 libutf8proc) \
   -lpthread -lm 2>"$T/cc2.err"
-check "and links statically" bash -c "'$T/use_static' | diff - '$T/shared.out'"
+check "and links statically" bash -c "LOGDIR='$T/logs' '$T/use_static' | diff - '$T/shared.out'"
 
 finish

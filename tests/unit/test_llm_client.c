@@ -177,14 +177,14 @@ static mn_client *new_client(mn_http *h, const char *spec, const char *url,
   return c;
 }
 
-static const mn_chat_msg MSGS[] = {
+static const mn_llm_msg MSGS[] = {
   { "system", "You answer briefly." },
   { "user", "What is the capital of France?" },
 };
 
-static mn_chat_req req_of(const char *schema)
+static mn_llm_req req_of(const char *schema)
 {
-  mn_chat_req r;
+  mn_llm_req r;
   memset(&r, 0, sizeof r);
   r.msgs = MSGS;
   r.n_msgs = 2;
@@ -245,8 +245,8 @@ static void providers_plain_and_streamed(void **state)
     const pcase *pc = &cases[i];
     for(int stream = 0; stream < 2; stream++) {
       mn_client *c = new_client(h, pc->spec, f.url, stream, 0);
-      mn_chat_req req = req_of(pc->schema ? SCHEMA : NULL);
-      mn_chat_result res;
+      mn_llm_req req = req_of(pc->schema ? SCHEMA : NULL);
+      mn_llm_result res;
       int rc = mn_client_chat(c, &req, &res);
       if(rc)
         fail_msg("%s stream=%d: %s", pc->spec, stream, res.error);
@@ -348,7 +348,7 @@ static void providers_plain_and_streamed(void **state)
         }
       }
       json_decref(rec);
-      mn_chat_result_free(&res);
+      mn_llm_result_free(&res);
       mn_client_free(c);
     }
   }
@@ -369,15 +369,15 @@ static void parse_retry(void **state)
       /* once invalid, then fine: one client retry */
       fake_rules(&f, "[{\"fault\":\"invalid_json\",\"times\":1},{\"reply\":\"fine\"}]");
       mn_client *c = new_client(h, spec, f.url, stream, 0);
-      mn_chat_req req = req_of(NULL);
-      mn_chat_result res;
+      mn_llm_req req = req_of(NULL);
+      mn_llm_result res;
       int rc = mn_client_chat(c, &req, &res);
       if(rc)
         fail_msg("%s stream=%d: %s", spec, stream, res.error);
       assert_string_equal(res.text, "fine");
       assert_int_equal(res.attempts, 2);
       assert_int_equal(fake_requests(&f), 2);
-      mn_chat_result_free(&res);
+      mn_llm_result_free(&res);
 
       /* always invalid: MN_EPARSE after two tries */
       fake_rules(&f, "[{\"fault\":\"invalid_json\"}]");
@@ -390,7 +390,7 @@ static void parse_retry(void **state)
       assert_non_null(strstr(res.error, wire ? "anthropic" : "openai"));
       assert_null(strchr(res.error, '\n'));
       assert_null(res.text);
-      mn_chat_result_free(&res);
+      mn_llm_result_free(&res);
       mn_client_free(c);
     }
   }
@@ -400,12 +400,12 @@ static void parse_retry(void **state)
   h = new_http(1);
   fake_rules(&f, "[{\"fault\":\"truncate\",\"times\":1},{\"reply\":\"whole\"}]");
   mn_client *c = new_client(h, "ollama:llama3.2", f.url, 1, 0);
-  mn_chat_req req = req_of(NULL);
-  mn_chat_result res;
+  mn_llm_req req = req_of(NULL);
+  mn_llm_result res;
   assert_int_equal(mn_client_chat(c, &req, &res), MN_OK);
   assert_string_equal(res.text, "whole");
   assert_true(res.attempts >= 2);
-  mn_chat_result_free(&res);
+  mn_llm_result_free(&res);
   mn_client_free(c);
   mn_http_free(h);
 }
@@ -428,8 +428,8 @@ static void auth_errors_never_show_the_key(void **state)
   for(size_t i = 0; i < 4; i++) {
     for(int stream = 0; stream < 2; stream++) {
       mn_client *c = new_client(h, specs[i], f.url, stream, 0);
-      mn_chat_req req = req_of(NULL);
-      mn_chat_result res;
+      mn_llm_req req = req_of(NULL);
+      mn_llm_result res;
       assert_int_equal(mn_client_chat(c, &req, &res), MN_EAUTH);
       assert_int_equal(res.http_status, 401);
       assert_int_equal(res.attempts, 1);   /* 401 is not retried */
@@ -438,7 +438,7 @@ static void auth_errors_never_show_the_key(void **state)
       assert_null(strstr(res.error, WRONG_KEY));
       assert_null(strstr(res.error, "SECRET"));
       assert_null(strchr(res.error, '\n'));
-      mn_chat_result_free(&res);
+      mn_llm_result_free(&res);
       mn_client_free(c);
     }
   }
@@ -480,14 +480,14 @@ static void http_errors_and_caps(void **state)
   /* a provider error message comes through, retried 5xx counts attempts */
   fake_rules(&f, "[{\"fault\":500}]");
   mn_client *c = new_client(h, "openai:gpt-4o", f.url, 0, 0);
-  mn_chat_req req = req_of(NULL);
-  mn_chat_result res;
+  mn_llm_req req = req_of(NULL);
+  mn_llm_result res;
   assert_int_equal(mn_client_chat(c, &req, &res), MN_EHTTP);
   assert_int_equal(res.http_status, 500);
   assert_int_equal(res.attempts, 2);
   assert_non_null(strstr(res.error, "openai: HTTP 500"));
   assert_non_null(strstr(res.error, "after 2 attempts"));
-  mn_chat_result_free(&res);
+  mn_llm_result_free(&res);
   mn_client_free(c);
 
   /* the reply text cap, plain and streamed */
@@ -497,13 +497,13 @@ static void http_errors_and_caps(void **state)
     assert_int_equal(mn_client_chat(c, &req, &res), MN_ELIMIT);
     assert_non_null(strstr(res.error, "longer than 20 bytes"));
     assert_int_equal(res.attempts, 1);
-    mn_chat_result_free(&res);
+    mn_llm_result_free(&res);
     mn_client_free(c);
   }
 
   /* a malformed request is refused before sending */
   c = new_client(h, "openai:gpt-4o", f.url, 0, 0);
-  mn_chat_msg bad[] = { { "robot", "x" } };
+  mn_llm_msg bad[] = { { "robot", "x" } };
   req.msgs = bad;
   req.n_msgs = 1;
   long before = fake_requests(&f);
@@ -511,7 +511,7 @@ static void http_errors_and_caps(void **state)
   assert_non_null(strstr(res.error, "role 'robot'"));
   assert_non_null(strstr(mn_client_errmsg(c), "role 'robot'"));
   assert_int_equal(fake_requests(&f), before);
-  mn_chat_result_free(&res);
+  mn_llm_result_free(&res);
   mn_client_free(c);
   mn_http_free(h);
 }
@@ -532,8 +532,8 @@ static void finish_length_every_wire(void **state)
   for(size_t i = 0; i < 4; i++) {
     for(int stream = 0; stream < 2; stream++) {
       mn_client *c = new_client(h, specs[i], f.url, stream, 0);
-      mn_chat_req req = req_of(NULL);
-      mn_chat_result res;
+      mn_llm_req req = req_of(NULL);
+      mn_llm_result res;
       if(mn_client_chat(c, &req, &res))
         fail_msg("%s: %s", specs[i], res.error);
       assert_string_equal(res.text, "cut sho");
@@ -541,7 +541,7 @@ static void finish_length_every_wire(void **state)
       assert_int_equal(res.usage.prompt_tokens, 11);
       assert_int_equal(res.usage.completion_tokens, 3);
       assert_int_equal(res.usage.cached_prompt_tokens, 0);
-      mn_chat_result_free(&res);
+      mn_llm_result_free(&res);
       mn_client_free(c);
     }
   }
@@ -554,7 +554,7 @@ typedef struct tally {
   int done, ok;
 } tally;
 
-static void count_done(void *ud, mn_chat_result *res)
+static void count_done(void *ud, mn_llm_result *res)
 {
   tally *t = ud;
   t->done++;
@@ -582,7 +582,7 @@ static void two_urls_fast_gets_more(void **state)
   assert_string_equal(mn_client_url(c, 1), fast.url);
   const int N = 60;
   tally t = { 0, 0 };
-  mn_chat_req req = req_of(NULL);
+  mn_llm_req req = req_of(NULL);
   double t0 = mn_now();
   for(int i = 0; i < N; i++)
     assert_int_equal(mn_client_chat_async(c, &req, count_done, &t), MN_OK);

@@ -18,16 +18,16 @@
 #define SCHEMA "{\"type\":\"object\",\"properties\":{\"answer\":{\"type\":[\"string\",\"null\"]}}," \
                "\"required\":[\"answer\"],\"additionalProperties\":false}"
 
-static const mn_chat_msg MSGS[] = {
+static const mn_llm_msg MSGS[] = {
   { "system", "You are terse." },
   { "user", "Question?" },
   { "assistant", "Earlier answer." },
   { "user", "And now?" },
 };
 
-static mn_chat_req base_req(void)
+static mn_llm_req base_req(void)
 {
-  mn_chat_req r;
+  mn_llm_req r;
   memset(&r, 0, sizeof r);
   r.msgs = MSGS;
   r.n_msgs = 4;
@@ -37,7 +37,7 @@ static mn_chat_req base_req(void)
 }
 
 static mn_wire_req build(const char *prov, const char *model, const char *key,
-                         const mn_chat_req *req, int stream)
+                         const mn_llm_req *req, int stream)
 {
   mn_wire_target t = { mn_provider_find(prov), model, key };
   assert_non_null(t.prov);
@@ -219,7 +219,7 @@ static void request_urls(void **state)
 
 static void openai_requests(void **state)
 {
-  mn_chat_req r = base_req();
+  mn_llm_req r = base_req();
   r.json_schema = SCHEMA;
   r.schema_name = "job_output";
   mn_wire_req w = build("openai", "gpt-4o", "sk-test123", &r, 1);
@@ -279,7 +279,7 @@ static void openai_requests(void **state)
   mn_wire_req_free(&w);
 
   /* invalid UTF-8 in a message is repaired, not dropped */
-  mn_chat_msg bad[] = { { "user", "caf\xE9!" } };
+  mn_llm_msg bad[] = { { "user", "caf\xE9!" } };
   r = base_req();
   r.msgs = bad;
   r.n_msgs = 1;
@@ -290,7 +290,7 @@ static void openai_requests(void **state)
 
 static void ollama_requests(void **state)
 {
-  mn_chat_req r = base_req();
+  mn_llm_req r = base_req();
   r.n_msgs = 2;
   r.json_schema = SCHEMA;
   r.max_tokens = 50;
@@ -316,7 +316,7 @@ static void ollama_requests(void **state)
   char *big = malloc(30001);
   memset(big, 'x', 30000);
   big[30000] = '\0';
-  mn_chat_msg m[] = { { "user", big } };
+  mn_llm_msg m[] = { { "user", big } };
   r = base_req();
   r.msgs = m;
   r.n_msgs = 1;
@@ -339,7 +339,7 @@ static void ollama_requests(void **state)
 
 static void anthropic_requests(void **state)
 {
-  mn_chat_req r = base_req();
+  mn_llm_req r = base_req();
   r.json_schema = SCHEMA;
   r.max_tokens = 0;
   r.temperature = 1.5;
@@ -374,7 +374,7 @@ static void anthropic_requests(void **state)
   assert_false(mn_anthropic_prefill_ok("claude-haiku-4-5"));
 
   /* plain chat: no system field when there is no system message */
-  mn_chat_msg one[] = { { "user", "hi" } };
+  mn_llm_msg one[] = { { "user", "hi" } };
   r = base_req();
   r.msgs = one;
   r.n_msgs = 1;
@@ -386,7 +386,7 @@ static void anthropic_requests(void **state)
 
 static void gemini_requests(void **state)
 {
-  mn_chat_req r = base_req();
+  mn_llm_req r = base_req();
   r.json_schema = SCHEMA;
   mn_wire_req w = build("gemini", "gemini-2.5-flash", "AIzaSyTEST", &r, 1);
   expect_body(&w,
@@ -399,7 +399,7 @@ static void gemini_requests(void **state)
   assert_null(strstr(w.body, "AIzaSyTEST"));
   mn_wire_req_free(&w);
 
-  mn_chat_msg one[] = { { "user", "hi" } };
+  mn_llm_msg one[] = { { "user", "hi" } };
   r = base_req();
   r.msgs = one;
   r.n_msgs = 1;
@@ -419,12 +419,12 @@ static void bad_requests(void **state)
   mn_wire_target t = { mn_provider_find("openai"), "gpt-4o", "k" };
   mn_wire_req w;
   char *err = NULL;
-  mn_chat_req r = base_req();
+  mn_llm_req r = base_req();
   r.n_msgs = 0;
   assert_int_equal(mn_wire_build(&t, &r, 0, &w, &err), MN_EINVAL);
   assert_non_null(strstr(err, "no messages"));
   free(err);
-  mn_chat_msg bad[] = { { "tool", "x" } };
+  mn_llm_msg bad[] = { { "tool", "x" } };
   r = base_req();
   r.msgs = bad;
   r.n_msgs = 1;

@@ -437,7 +437,7 @@ static int fake_run_start(fake_run *fr, const char *script_json)
   assert_int_equal(mn_fake_start(&fr->fake, args), 0);
   mn_run_opts o = MN_RUN_OPTS_INIT;
   const char *urls[] = { fr->fake.url };
-  o.protocol = "minion";
+  o.protocol = MN_PROTOCOL_MINION;
   o.task = "unused";
   o.local_spec = "openai-compatible:fake";
   o.remote_spec = "openai-compatible:fake";
