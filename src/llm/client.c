@@ -1,37 +1,15 @@
-/* Chat clients on the shared transport: one endpoint per base URL, and for
- * several URLs one client-side queue feeding whichever endpoint frees a
- * slot first. */
+/* Chat clients on the shared transport: one endpoint per base URL; with
+ * several, each request goes to the one with the fewest outstanding. The
+ * transport's per-endpoint queues are the only scheduler. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm/client.h"
-#include "llm/wire.h"
+#include "llm/client_internal.h"
 #include "util/mem.h"
 #include "util/time.h"
 
-typedef struct endpoint {
-  char *base;                 /* normalised base URL */
-  mn_http_endpoint *h;
-  int inflight;               /* our requests on it now */
-} endpoint;
-
-typedef struct call call;
-
-struct mn_client {
-  mn_http *http;
-  const mn_provider *prov;
-  char *model;
-  char *key;
-  mn_wire_target tgt;
-  endpoint *eps;
-  size_t n_eps;
-  mn_client_opts opts;
-  call *qhead, *qtail;        /* waiting for a slot (n_eps >= 2 only) */
-  char *errmsg;
-};
-
-struct call {
+typedef struct call {
   mn_client *c;
   mn_wire_req wreq;
   mn_reply reply;
@@ -42,12 +20,45 @@ struct call {
   double t_submit;
   double service;
   size_t ep;
-  call *next;
-};
+} call;
 
 #define MAX_INFLIGHT_CAP 1024
 
-static void set_errmsg(mn_client *c, char *msg)
+int mn_llm_new(mn_llm **out, const mn_llm_opts *opts)
+{
+  mn_llm_opts o = MN_LLM_OPTS_INIT;
+  if(opts)
+    o = *opts;
+  mn_http_opts ho = MN_HTTP_OPTS_INIT;
+  ho.connect_timeout_ms = o.connect_timeout_ms;
+  ho.request_timeout_ms = o.request_timeout_ms;
+  ho.idle_timeout_ms = o.idle_timeout_ms;
+  ho.max_retries = o.max_retries;
+  *out = NULL;
+  mn_http *http = NULL;
+  int rc = mn_http_new(&http, &ho);
+  if(rc)
+    return rc;
+  *out = mn_xcalloc(1, sizeof **out);
+  (*out)->http = http;
+  return MN_OK;
+}
+
+void mn_llm_cancel(mn_llm *l)
+{
+  if(l)
+    mn_http_cancel(l->http);
+}
+
+void mn_llm_free(mn_llm *l)
+{
+  if(!l)
+    return;
+  mn_http_free(l->http);
+  free(l);
+}
+
+void mn_client_set_errmsg(mn_client *c, char *msg)
 {
   free(c->errmsg);
   c->errmsg = msg;
@@ -70,7 +81,7 @@ void mn_llm_result_free(mn_llm_result *r)
   r->error = NULL;
 }
 
-int mn_client_new(mn_client **out, mn_http *http, const char *spec,
+int mn_client_new(mn_client **out, mn_llm *llm, const char *spec,
                   const char *const *urls, size_t n_urls,
                   const mn_client_opts *opts, char **errmsg)
 {
@@ -78,7 +89,7 @@ int mn_client_new(mn_client **out, mn_http *http, const char *spec,
   char *model = NULL;
   *out = NULL;
   *errmsg = NULL;
-  if(!http) {
+  if(!llm) {
     *errmsg = mn_xstrdup("no transport given to the chat client");
     return MN_EINVAL;
   }
@@ -116,7 +127,7 @@ int mn_client_new(mn_client **out, mn_http *http, const char *spec,
   }
 
   mn_client *c = mn_xcalloc(1, sizeof *c);
-  c->http = http;
+  c->llm = llm;
   c->prov = prov;
   c->model = model;
   c->key = key ? mn_xstrdup(key) : NULL;
@@ -134,7 +145,7 @@ int mn_client_new(mn_client **out, mn_http *http, const char *spec,
       return rc;
     }
     c->n_eps = i + 1;
-    c->eps[i].h = mn_http_endpoint_new(http, c->eps[i].base, o.max_inflight);
+    c->eps[i].h = mn_http_endpoint_new(llm->http, c->eps[i].base, o.max_inflight);
   }
   *out = c;
   return MN_OK;
@@ -144,14 +155,6 @@ void mn_client_free(mn_client *c)
 {
   if(!c)
     return;
-  call *q = c->qhead;
-  while(q) {
-    call *next = q->next;
-    mn_wire_req_free(&q->wreq);
-    mn_reply_free(&q->reply);
-    free(q);
-    q = next;
-  }
   for(size_t i = 0; i < c->n_eps; i++)
     free(c->eps[i].base);
   free(c->eps);
@@ -217,39 +220,7 @@ static void finish(call *k, int code, long status, char *error)
   call_free(k);
 }
 
-static void pump(mn_client *c);
-static int submit(call *k, size_t ep, char **errmsg);
-
-static void queue_push(mn_client *c, call *k, int front)
-{
-  k->next = NULL;
-  if(!c->qhead) {
-    c->qhead = c->qtail = k;
-  }
-  else if(front) {
-    k->next = c->qhead;
-    c->qhead = k;
-  }
-  else {
-    c->qtail->next = k;
-    c->qtail = k;
-  }
-}
-
-/* Send a call (again); on a failed submit, complete it with the error. */
-static void dispatch(call *k, int front)
-{
-  mn_client *c = k->c;
-  if(c->n_eps == 1) {
-    char *err = NULL;
-    int rc = submit(k, 0, &err);
-    if(rc)
-      finish(k, rc, 0, err);
-    return;
-  }
-  queue_push(c, k, front);
-  pump(c);
-}
+static int submit(call *k, char **errmsg);
 
 static void on_attempt(void *ud, int attempt)
 {
@@ -272,7 +243,7 @@ static void on_done(void *ud, const mn_http_result *res)
   endpoint *ep = &c->eps[k->ep];
   int code = res->code;
   char *error = NULL;
-  ep->inflight--;
+  ep->outstanding--;
   k->attempts += res->attempts;
   k->service += res->service_s;
 
@@ -289,7 +260,6 @@ static void on_done(void *ud, const mn_http_result *res)
   }
 
   if(code == MN_OK) {
-    pump(c);
     finish(k, MN_OK, res->status, NULL);
     return;
   }
@@ -297,8 +267,10 @@ static void on_done(void *ud, const mn_http_result *res)
      k->reparse_left > 0) {
     /* a 2xx reply we could not use: ask once more */
     k->reparse_left--;
-    dispatch(k, 1);
-    pump(c);
+    char *err = NULL;
+    int src = submit(k, &err);
+    if(src)
+      finish(k, src, 0, err);
     return;
   }
 
@@ -326,13 +298,17 @@ static void on_done(void *ud, const mn_http_result *res)
   else {
     error = mn_xasprintf("%s: %s", pname, res->error ? res->error : mn_strerror(code));
   }
-  pump(c);
   finish(k, code, res->status, error);
 }
 
-static int submit(call *k, size_t epi, char **errmsg)
+/* Hand the call to the endpoint with the fewest outstanding requests. */
+static int submit(call *k, char **errmsg)
 {
   mn_client *c = k->c;
+  size_t epi = 0;
+  for(size_t i = 1; i < c->n_eps; i++)
+    if(c->eps[i].outstanding < c->eps[epi].outstanding)
+      epi = i;
   endpoint *ep = &c->eps[epi];
   char *url = mn_wire_url(c->prov, c->model, ep->base, k->wreq.stream);
   mn_http_req hr;
@@ -351,41 +327,15 @@ static int submit(call *k, size_t epi, char **errmsg)
   hr.on_done = on_done;
   hr.userdata = k;
   k->ep = epi;
-  ep->inflight++;
-  int rc = mn_http_submit(c->http, &hr);
+  ep->outstanding++;
+  int rc = mn_http_submit(c->llm->http, &hr);
   free(url);
   if(rc) {
-    ep->inflight--;
+    ep->outstanding--;
     *errmsg = mn_xasprintf("%s: the transport refused the request (%s)",
                            c->prov->name, mn_strerror(rc));
   }
   return rc;
-}
-
-/* Start queued calls while some endpoint has a free slot; the least busy
- * endpoint first, so a faster server, freeing slots sooner, gets more. */
-static void pump(mn_client *c)
-{
-  while(c->qhead) {
-    size_t best = c->n_eps;
-    for(size_t i = 0; i < c->n_eps; i++) {
-      if(c->eps[i].inflight >= c->opts.max_inflight)
-        continue;
-      if(best == c->n_eps || c->eps[i].inflight < c->eps[best].inflight)
-        best = i;
-    }
-    if(best == c->n_eps)
-      return;
-    call *k = c->qhead;
-    c->qhead = k->next;
-    if(!c->qhead)
-      c->qtail = NULL;
-    k->next = NULL;
-    char *err = NULL;
-    int rc = submit(k, best, &err);
-    if(rc)
-      finish(k, rc, 0, err);
-  }
 }
 
 int mn_client_chat_async(mn_client *c, const mn_llm_req *req,
@@ -393,13 +343,13 @@ int mn_client_chat_async(mn_client *c, const mn_llm_req *req,
 {
   char *err = NULL;
   if(!done) {
-    set_errmsg(c, mn_xstrdup("chat request without a completion callback"));
+    mn_client_set_errmsg(c, mn_xstrdup("chat request without a completion callback"));
     return MN_EINVAL;
   }
   call *k = mn_xcalloc(1, sizeof *k);
   int rc = mn_wire_build(&c->tgt, req, c->opts.stream, &k->wreq, &err);
   if(rc) {
-    set_errmsg(c, mn_xasprintf("%s: %s", c->prov->name, err));
+    mn_client_set_errmsg(c, mn_xasprintf("%s: %s", c->prov->name, err));
     free(err);
     free(k);
     return rc;
@@ -410,18 +360,12 @@ int mn_client_chat_async(mn_client *c, const mn_llm_req *req,
   k->reparse_left = 1;
   k->t_submit = mn_now();
   mn_reply_init(&k->reply, c->prov->wire, k->wreq.prefill, c->opts.max_reply_bytes);
-  if(c->n_eps == 1) {
-    rc = submit(k, 0, &err);
-    if(rc) {
-      set_errmsg(c, err);
-      call_free(k);
-      return rc;
-    }
-    return MN_OK;
+  rc = submit(k, &err);
+  if(rc) {
+    mn_client_set_errmsg(c, err);
+    call_free(k);
   }
-  queue_push(c, k, 0);
-  pump(c);
-  return MN_OK;
+  return rc;
 }
 
 static void sync_done(void *ud, mn_llm_result *res)
@@ -444,7 +388,7 @@ int mn_client_chat(mn_client *c, const mn_llm_req *req, mn_llm_result *out)
     out->error = mn_xstrdup(mn_client_errmsg(c));
     return rc;
   }
-  mn_http_run(c->http);
+  mn_http_run(c->llm->http);
   if(out->code == MN_ECANCELLED && !out->error)
     out->error = mn_xasprintf("%s: cancelled", c->prov->name);
   return out->code;

@@ -3,8 +3,9 @@
  * A client is made from a model spec "PROVIDER:MODEL" and knows its
  * provider's base URL, key variable, request shape and reply shape. A chat
  * request (messages, temperature, max tokens, optional JSON schema) becomes
- * an HTTP request on the shared transport; the reply (whole or streamed)
- * becomes text, a finish reason and token usage.
+ * an HTTP request on the transport all clients of a run share (mn_llm); the
+ * reply (whole or streamed) becomes text, a finish reason and token usage.
+ * This layer is all the protocols see of the network.
  */
 #ifndef MN_LLM_CLIENT_H
 #define MN_LLM_CLIENT_H
@@ -12,7 +13,6 @@
 #include <stddef.h>
 
 #include "minions.h"
-#include "net/http.h"
 
 typedef enum mn_wire {
   MN_WIRE_OPENAI,      /* POST {base}/chat/completions, base ends in /v1 */
@@ -69,6 +69,32 @@ typedef struct mn_llm_result {
 
 void mn_llm_result_free(mn_llm_result *r);
 
+/* ---- The shared transport ---------------------------------------------- */
+
+/* One loop driving every request of a run, with each endpoint's queue and
+ * slots; failed attempts (connection errors, timeouts, 429, 5xx) are
+ * retried with backoff, honouring Retry-After. */
+typedef struct mn_llm mn_llm;
+
+typedef struct mn_llm_opts {
+  long connect_timeout_ms;   /* default 10 s */
+  long request_timeout_ms;   /* one attempt, whole; default 600 s */
+  long idle_timeout_ms;      /* no byte received; default 120 s */
+  int max_retries;           /* extra attempts after the first; default 4 */
+} mn_llm_opts;
+
+#define MN_LLM_OPTS_INIT { 10000, 600000, 120000, 4 }
+
+/* MN_EINVAL for negative retries; MN_ENOMEM if curl cannot start. */
+int mn_llm_new(mn_llm **out, const mn_llm_opts *opts);
+/* Finish every request soon with MN_ECANCELLED; safe from another thread or
+ * a signal handler. */
+void mn_llm_cancel(mn_llm *l);
+/* Its clients must be freed first. */
+void mn_llm_free(mn_llm *l);
+
+/* ---- Clients ------------------------------------------------------------ */
+
 typedef struct mn_client mn_client;
 
 typedef struct mn_client_opts {
@@ -79,34 +105,36 @@ typedef struct mn_client_opts {
 
 #define MN_CLIENT_OPTS_INIT { 1, 8, 4u << 20 }
 
-/* Make a client for `spec` on transport `http` (borrowed; must outlive the
+/* Make a client for `spec` on transport `llm` (borrowed; must outlive the
  * client). urls: base URL overrides (n_urls >= 2 spreads requests: each
- * queued request goes to whichever endpoint has a free slot first); NULL/0:
- * the provider's variable or default. Reads the key from the environment.
+ * goes to the endpoint with the fewest requests outstanding, so a faster
+ * server, finishing sooner, gets more); NULL/0: the provider's variable or
+ * default. Reads the key from the environment.
  * On failure returns MN_EINVAL (malformed spec or URL), MN_EUNSUPPORTED
  * (unknown provider) or MN_EAUTH (required key unset) and sets *errmsg
  * (caller frees). */
-int mn_client_new(mn_client **out, mn_http *http, const char *spec,
+int mn_client_new(mn_client **out, mn_llm *llm, const char *spec,
                   const char *const *urls, size_t n_urls,
                   const mn_client_opts *opts, char **errmsg);
-/* Free a client. Its requests must be finished (mn_http_run returned) or
- * the transport freed first; calls still waiting in its own queue are
- * dropped without callbacks. */
+/* Free a client. Its requests must be finished (no call of it running). */
 void mn_client_free(mn_client *c);
 
 const char *mn_client_provider(const mn_client *c);  /* "openai", ... */
 const char *mn_client_model(const mn_client *c);
 const char *mn_client_url(const mn_client *c, size_t i); /* base URL i, NULL past the end */
 
-/* Called once when the chat completes, from inside mn_http_run(). The result
+/* Called once when the chat completes, from inside mn_client_chat() or
+ * mn_client_batch(); it may queue more chats on the client. The result
  * is owned by the callee: take what you need (you may steal text by setting
  * res->text = NULL) before returning. */
 typedef void (*mn_llm_done_cb)(void *userdata, mn_llm_result *res);
 
-/* Queue a chat. The request is serialised at once (req may be freed after).
- * Transport faults are retried by the transport; a 200 reply that cannot be
- * parsed (or a stream that breaks off or reports an error) is retried once
- * more here, and its attempts count in res->attempts. Returns MN_OK, or
+/* Queue a chat; it runs within the next mn_client_chat() or
+ * mn_client_batch() on the same transport. The request is serialised at
+ * once (req may be freed after). Transport faults are retried by the
+ * transport; a 200 reply that cannot be parsed (or a stream that breaks off
+ * or reports an error) is retried once more here, and its attempts count
+ * in res->attempts. Returns MN_OK, or
  * MN_EINVAL for a bad request (no messages, unknown role, schema not JSON)
  * with mn_client_errmsg() saying why; `done` is then not called.
  * Result codes: MN_OK; MN_EAUTH (HTTP 401/403); MN_EHTTP (other statuses,
@@ -123,5 +151,36 @@ const char *mn_client_errmsg(const mn_client *c);
 /* Run one chat to completion on the client's transport (which must have no
  * other work queued). Fills *out; returns out->code. */
 int mn_client_chat(mn_client *c, const mn_llm_req *req, mn_llm_result *out);
+
+/* Many chats, each made only when there is room for it: a request holds
+ * its serialised body, and for thousands of jobs all of them at once would
+ * be a round's largest memory use, so at most `window` are made and not
+ * yet settled. */
+typedef struct mn_llm_batch {
+  size_t n;                 /* chats 0..n-1 */
+  size_t window;            /* 0: two per slot over all endpoints, which
+                               keeps every slot busy (a finished request is
+                               replaced from its endpoint's queue) */
+  /* Chat i's request, `attempt` from 1. What it points to must stay valid
+   * until the next call of build (the client serialises it at once). */
+  const mn_llm_req *(*build)(void *userdata, size_t i, int attempt);
+  /* Chat i finished: return 1 to send it again (a reply the caller cannot
+   * use), 0 when it is settled. */
+  int (*done)(void *userdata, size_t i, int attempt, mn_llm_result *res);
+  void *userdata;
+} mn_llm_batch;
+
+/* Run the batch to the end: every chat is settled or cancelled. Returns
+ * MN_OK, MN_ECANCELLED, or the code of a request the client refused (with
+ * mn_client_errmsg()), after which no new chat is started. */
+int mn_client_batch(mn_client *c, const mn_llm_batch *b);
+
+/* Embedding vectors for texts[0..n) from an Ollama (/api/embed) or
+ * OpenAI-compatible (/v1/embeddings) client, in batches on its endpoints:
+ * n * *dim floats in *out (caller frees), each of unit length; token usage
+ * added to *usage. MN_EUNSUPPORTED for other providers; on failure
+ * *errmsg (caller frees) says why. */
+int mn_client_embed(mn_client *c, const char *const *texts, size_t n, float **out,
+                    size_t *dim, mn_usage *usage, char **errmsg);
 
 #endif

@@ -118,8 +118,6 @@ struct mn_http {
   req *dhead, *dtail;         /* ended, done callback not called yet */
   int started;                /* transfers added since curl last ran */
   int wake[2];                /* pipe: mn_http_cancel() wakes the loop */
-  mn_http_idle_cb idle;       /* work to do before waiting */
-  void *idle_ud;
   unsigned long connects;     /* connections opened */
   uint64_t rng;
 };
@@ -817,10 +815,7 @@ int mn_http_run(mn_http *h)
     }
     if(!h->pending || atomic_load(&h->cancelled))
       continue;
-    /* nothing ready: the idle work, else wait */
-    if(h->idle && h->idle(h->idle_ud))
-      continue;
-    if(h->started)   /* the idle work or a callback queued transfers */
+    if(h->started)   /* a callback queued transfers */
       continue;
     struct curl_waitfd wake;
     memset(&wake, 0, sizeof wake);
@@ -832,14 +827,6 @@ int mn_http_run(mn_http *h)
   }
   h->running = 0;
   return atomic_load(&h->cancelled) ? MN_ECANCELLED : 0;
-}
-
-void mn_http_set_idle(mn_http *h, mn_http_idle_cb cb, void *userdata)
-{
-  if(!h)
-    return;
-  h->idle = cb;
-  h->idle_ud = userdata;
 }
 
 void mn_http_cancel(mn_http *h)

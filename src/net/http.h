@@ -122,14 +122,6 @@ int mn_http_submit(mn_http *http, const mn_http_req *req);
  * own callbacks, else 0. Requests submitted meanwhile (from callbacks) are
  * run too. */
 int mn_http_run(mn_http *http);
-/* Called by mn_http_run() when it is about to wait for the network with
- * nothing else due: work that can wait (such as serialising the next
- * requests) is done while replies are awaited instead of delaying the
- * requests already queued. It may submit requests; it returns non-zero if
- * it did something (the loop then looks again before waiting). */
-typedef int (*mn_http_idle_cb)(void *userdata);
-/* Set (or with NULL remove) the idle callback. */
-void mn_http_set_idle(mn_http *http, mn_http_idle_cb cb, void *userdata);
 
 /* Make mn_http_run() finish every request with MN_ECANCELLED soon. Safe from
  * another thread or a signal handler. */

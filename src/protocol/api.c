@@ -235,7 +235,7 @@ static int make_client(mn_run *run, mn_client **out, const char *spec,
   co.stream = run->opts.stream;
   co.max_inflight = max_inflight;
   char *err = NULL;
-  int rc = mn_client_new(out, run->http, spec, urls, n_urls, &co, &err);
+  int rc = mn_client_new(out, run->llm, spec, urls, n_urls, &co, &err);
   if(rc != MN_OK) {
     rc = mn_proto_fail(run, rc, "%s", err ? err : mn_strerror(rc));
     free(err);
@@ -263,14 +263,14 @@ int mn_run_new(mn_run **out, const mn_run_opts *opts)
   if(rc)
     return rc;
 
-  mn_http_opts ho = MN_HTTP_OPTS_INIT;
-  ho.connect_timeout_ms = run->opts.connect_timeout_ms;
-  ho.request_timeout_ms = run->opts.request_timeout_ms;
+  mn_llm_opts lo = MN_LLM_OPTS_INIT;
+  lo.connect_timeout_ms = run->opts.connect_timeout_ms;
+  lo.request_timeout_ms = run->opts.request_timeout_ms;
   /* a whole reply sends no byte until it is complete: only a stream can be
    * watched for silence */
-  ho.idle_timeout_ms = run->opts.stream ? run->opts.idle_timeout_ms : run->opts.request_timeout_ms;
-  ho.max_retries = run->opts.max_retries;
-  if((rc = mn_http_new(&run->http, &ho)) != MN_OK)
+  lo.idle_timeout_ms = run->opts.stream ? run->opts.idle_timeout_ms : run->opts.request_timeout_ms;
+  lo.max_retries = run->opts.max_retries;
+  if((rc = mn_llm_new(&run->llm, &lo)) != MN_OK)
     return mn_proto_fail(run, rc, "cannot start the HTTP transport");
 
   if(p->needs_local &&
@@ -283,6 +283,19 @@ int mn_run_new(mn_run **out, const mn_run_opts *opts)
                        run->opts.remote_url ? &run->opts.remote_url : NULL,
                        run->opts.remote_url ? 1 : 0, 4)) != MN_OK)
     return rc;
+  if(run->opts.protocol == MN_PROTOCOL_MINIONS && run->opts.retrieval == MN_RETRIEVAL_EMBEDDING) {
+    /* on the embedding URL, else the first local one */
+    const char *url = run->opts.embed_url ? run->opts.embed_url
+                    : run->opts.n_local_urls ? run->opts.local_urls[0] : NULL;
+    if((rc = make_client(run, &run->embed, run->opts.embed_spec, url ? &url : NULL,
+                         url ? 1 : 0, run->opts.local_parallel)) != MN_OK)
+      return rc;
+    mn_wire w = mn_provider_find(mn_client_provider(run->embed))->wire;
+    if(w != MN_WIRE_OLLAMA && w != MN_WIRE_OPENAI)
+      return mn_proto_fail(run, MN_EUNSUPPORTED, "embedding provider '%s' is not supported "
+                           "(use ollama or an OpenAI-compatible one)",
+                           mn_client_provider(run->embed));
+  }
   return load_prices(run);
 }
 
@@ -403,7 +416,7 @@ int mn_run_execute(mn_run *run, const mn_docs *docs)
   if(!run || !docs)
     return MN_EINVAL;
   const protocol_def *p = find_protocol(run->opts.protocol);
-  if(!p || !run->http || (p->needs_local && !run->local) || (p->needs_remote && !run->remote))
+  if(!p || !run->llm || (p->needs_local && !run->local) || (p->needs_remote && !run->remote))
     return mn_proto_fail(run, MN_EINVAL, "the run was not set up (mn_run_new failed)");
   if(run->log)
     return mn_proto_fail(run, MN_EINVAL, "a run handle executes once");
@@ -439,8 +452,7 @@ void mn_run_cancel(mn_run *run)
   if(!run)
     return;
   run->cancelled = 1;
-  if(run->http)
-    mn_http_cancel(run->http);
+  mn_llm_cancel(run->llm);
 }
 
 const char *mn_run_answer(const mn_run *run) { return run->answer; }
@@ -473,7 +485,8 @@ void mn_run_free(mn_run *run)
     return;
   mn_client_free(run->local);
   mn_client_free(run->remote);
-  mn_http_free(run->http);
+  mn_client_free(run->embed);
+  mn_llm_free(run->llm);
   mn_runlog_free(run->log);
   for(size_t i = 0; i < run->n_owned; i++)
     free(run->owned[i]);

@@ -8,6 +8,9 @@
 
 #include "sandbox/sandbox.h"
 
+/* A job whose reply is not a JSON object is asked again, once. */
+#define MN_JOB_ATTEMPTS 2
+
 typedef enum mn_job_status {
   MN_JOB_PENDING = 0,
   MN_JOB_ANSWERED,      /* the worker answered */
@@ -23,7 +26,7 @@ typedef struct mn_job {
   mn_job_status status;
   char *answer, *explanation, *citation;  /* owned; NULL when absent */
   char *error;                  /* owned; why it failed */
-  int attempts;                 /* replies asked for (a bad reply is re-asked once) */
+  int attempts;                 /* replies asked for, at most MN_JOB_ATTEMPTS */
 } mn_job;
 
 typedef struct mn_job_list {

@@ -402,44 +402,42 @@ static int decompose_plan(mn_run *run, const mn_docs *docs, round_state *st, mn_
 
 /* ---- execute ------------------------------------------------------------- */
 
-/* Jobs are handed to the client a window at a time rather than all at
- * once: every queued request holds its serialised body (chunk and prompt,
- * twice over), which for thousands of jobs was the round's largest memory
- * use. Twice the slots keeps every slot busy: a finished request is
- * replaced from the transport's queue before its callback adds another.
- * Only one job per slot is serialised before the transfers start; the
- * spares are made while the first replies are awaited (the transport's
- * idle callback), so the first requests leave at once. */
-#define EXEC_WINDOW_PER_SLOT 2
-
-typedef struct job_call job_call;
-
+/* The jobs of a round go to the local client as one batch; a reply that is
+ * not a JSON object is asked for once more. */
 typedef struct exec_ctx {
   mn_run *run;
   mn_job_list *jobs;
-  job_call *calls;
-  size_t next;                  /* first job not handed to the client yet */
-  size_t window;                /* jobs handed over and not done, at most */
   size_t done;
   int first_error;
   char *first_error_text;
-  int queue_error;              /* the client refused a job: stop feeding */
-  size_t queue_error_job;
+  char *user;                   /* the prompt of the request built last */
+  mn_llm_msg msgs[2];
+  mn_llm_req req;
 } exec_ctx;
 
-struct job_call {
-  exec_ctx *ex;
-  mn_job *job;
-};
-
-static int submit_job(job_call *jc);
-static void feed(exec_ctx *ex);
-
-static void job_done(void *ud, mn_llm_result *res)
+static const mn_llm_req *job_request(void *ud, size_t i, int attempt)
 {
-  job_call *jc = ud;
-  exec_ctx *ex = jc->ex;
-  mn_job *j = jc->job;
+  exec_ctx *ex = ud;
+  mn_run *run = ex->run;
+  mn_job *j = &ex->jobs->v[i];
+  j->attempts = attempt;
+  free(ex->user);
+  ex->user = mn_xasprintf(MN_PROMPT_MINIONS_WORKER_USER, j->chunk, j->task,
+                          j->advice && *j->advice ? j->advice : "(none)");
+  ex->msgs[0] = (mn_llm_msg){ "system", MN_PROMPT_MINIONS_WORKER_SYSTEM };
+  ex->msgs[1] = (mn_llm_msg){ "user", ex->user };
+  ex->req = (mn_llm_req){ .msgs = ex->msgs, .n_msgs = 2,
+                          .temperature = run->opts.local_temperature,
+                          .max_tokens = run->opts.local_max_tokens,
+                          .json_schema = MN_SCHEMA_MINIONS_JOB_OUTPUT,
+                          .schema_name = "job_output", .json_object = 1 };
+  return &ex->req;
+}
+
+static int job_done(void *ud, size_t i, int attempt, mn_llm_result *res)
+{
+  exec_ctx *ex = ud;
+  mn_job *j = &ex->jobs->v[i];
   mn_proto_add_usage(ex->run, MN_SIDE_LOCAL, &res->usage);
   if(res->code != MN_OK) {
     j->status = MN_JOB_FAILED;
@@ -454,13 +452,13 @@ static void job_done(void *ud, mn_llm_result *res)
   } else {
     char *perr = NULL;
     json_t *out = mn_json_parse_lenient(res->text, res->text_len, &perr);
-    if(out && json_is_object(out)) {
+    int usable = out && json_is_object(out);
+    if(usable) {
       mn_job_set_output(j, out);
-    } else if(j->attempts < 2 && submit_job(jc) == MN_OK) {
-      /* asked again; this call ends when the new reply comes */
+    } else if(attempt < MN_JOB_ATTEMPTS) {
       json_decref(out);
       free(perr);
-      return;
+      return 1;
     } else {
       j->status = MN_JOB_FAILED;
       j->error = mn_xasprintf("the reply was not a JSON object: %s", perr ? perr : "no object");
@@ -472,86 +470,34 @@ static void job_done(void *ud, mn_llm_result *res)
   mn_event ev = { .type = MN_EVENT_JOBS_PROGRESS, .round = ex->run->rounds, .side = MN_SIDE_LOCAL,
                   .jobs_done = ex->done, .jobs_total = ex->jobs->n };
   mn_proto_emit(ex->run, &ev);
-  feed(ex);
-}
-
-static int submit_job(job_call *jc)
-{
-  mn_run *run = jc->ex->run;
-  mn_job *j = jc->job;
-  char *user = mn_xasprintf(MN_PROMPT_MINIONS_WORKER_USER, j->chunk, j->task,
-                            j->advice && *j->advice ? j->advice : "(none)");
-  mn_llm_msg msgs[] = { { "system", MN_PROMPT_MINIONS_WORKER_SYSTEM }, { "user", user } };
-  mn_llm_req req = { .msgs = msgs, .n_msgs = 2, .temperature = run->opts.local_temperature,
-                      .max_tokens = run->opts.local_max_tokens,
-                      .json_schema = MN_SCHEMA_MINIONS_JOB_OUTPUT, .schema_name = "job_output",
-                      .json_object = 1 };
-  j->attempts++;
-  int rc = mn_client_chat_async(run->local, &req, job_done, jc);
-  free(user);
-  return rc;
-}
-
-/* Hand jobs over until `limit` are out and not done (or none is left). */
-static void feed_to(exec_ctx *ex, size_t limit)
-{
-  while(!ex->queue_error && ex->next < ex->jobs->n && ex->next - ex->done < limit) {
-    job_call *jc = &ex->calls[ex->next];
-    *jc = (job_call){ ex, &ex->jobs->v[ex->next] };
-    int rc = submit_job(jc);
-    if(rc != MN_OK) {
-      ex->queue_error = rc;
-      ex->queue_error_job = ex->next;
-      return;
-    }
-    ex->next++;
-  }
-}
-
-static void feed(exec_ctx *ex)
-{
-  feed_to(ex, ex->window);
-}
-
-/* Idle: one more spare, if the window has room. */
-static int feed_idle(void *ud)
-{
-  exec_ctx *ex = ud;
-  size_t before = ex->next;
-  feed_to(ex, ex->next - ex->done < ex->window ? ex->next - ex->done + 1 : 0);
-  return ex->next != before;
+  return 0;
 }
 
 static int execute(mn_run *run, mn_job_list *jobs)
 {
   exec_ctx ex = { .run = run, .jobs = jobs };
-  ex.calls = mn_xcalloc(jobs->n ? jobs->n : 1, sizeof *ex.calls);
-  size_t endpoints = run->opts.n_local_urls ? run->opts.n_local_urls : 1;
-  ex.window = (size_t)run->opts.local_parallel * endpoints * EXEC_WINDOW_PER_SLOT;
-  int rc = MN_OK;
   mn_event ev = { .type = MN_EVENT_JOBS_PROGRESS, .round = run->rounds, .side = MN_SIDE_LOCAL,
                   .jobs_done = 0, .jobs_total = jobs->n };
   mn_proto_emit(run, &ev);
+  mn_llm_batch b = { .n = jobs->n, .build = job_request, .done = job_done, .userdata = &ex };
   double t0 = mn_now();   /* serialising the jobs is part of the local phase */
-  feed_to(&ex, ex.window / EXEC_WINDOW_PER_SLOT);
-  mn_http_set_idle(run->http, feed_idle, &ex);
-  int hrc = mn_http_run(run->http);
-  mn_http_set_idle(run->http, NULL, NULL);
+  int brc = mn_client_batch(run->local, &b);
   run->call_time[MN_SIDE_LOCAL] += mn_now() - t0;
+  free(ex.user);
   size_t failed = 0;
   for(size_t i = 0; i < jobs->n; i++)
     failed += jobs->v[i].status == MN_JOB_FAILED || jobs->v[i].status == MN_JOB_PENDING;
-  if(hrc == MN_ECANCELLED || run->cancelled || ex.queue_error == MN_ECANCELLED)
+  int rc = MN_OK;
+  if(brc == MN_ECANCELLED || run->cancelled)
     rc = mn_proto_fail(run, MN_ECANCELLED, "cancelled");
-  else if(ex.queue_error)
-    rc = mn_proto_fail(run, ex.queue_error, "cannot queue local job %zu", ex.queue_error_job);
+  else if(brc)
+    rc = mn_proto_fail(run, brc, "cannot queue a local job: %s", mn_client_errmsg(run->local));
   else if(failed == jobs->n)
     rc = mn_proto_fail(run, ex.first_error ? ex.first_error : MN_EMODEL,
                      "every one of the %zu local jobs failed; first error: %s (%s)", jobs->n,
                      ex.first_error_text ? ex.first_error_text : "no usable reply",
                      run->opts.local_spec);
   free(ex.first_error_text);
-  free(ex.calls);
   return rc;
 }
 

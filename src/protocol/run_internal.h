@@ -7,7 +7,6 @@
 
 #include "llm/client.h"
 #include "minions.h"
-#include "net/http.h"
 #include "run/runlog.h"
 #include "util/json.h"
 
@@ -17,9 +16,10 @@ struct mn_run {
   char **owned;               /* every string copied from opts */
   size_t n_owned, owned_cap;
 
-  mn_http *http;
+  mn_llm *llm;                /* the transport every client shares */
   mn_client *local;           /* NULL when the protocol has no local side */
   mn_client *remote;          /* NULL when the protocol has no remote side */
+  mn_client *embed;           /* retrieval by embeddings only */
   char *local_name, *remote_name;  /* "provider:model" as given */
   double price_in, price_cached, price_out;  /* per 1M; price_in < 0: unknown */
 
