@@ -1,7 +1,6 @@
 #include "protocol/jobs.h"
 
 #include <ctype.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,63 +25,26 @@ void mn_jobs_add(mn_job_list *l, char *task, char *advice, char *chunk, size_t c
   j->chunk_len = chunk_len;
 }
 
-/* A hash of s[0..n): eight bytes per multiply (a byte at a time, hashing
- * every chunk of a 13 MB corpus was 5% of a MinionS round's CPU). Equal
- * texts are still confirmed with memcmp. */
-static uint64_t text_hash(const char *s, size_t n)
-{
-  uint64_t h = 1469598103934665603ULL ^ n;
-  size_t i = 0;
-  for(; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
-    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-    h ^= h >> 29;
-  }
-  for(; i < n; i++)
-    h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-  return h ^ (h >> 32);
-}
-
-/* Give equal texts equal ids, in first-seen order. text_of(j) picks the
- * field; the table holds indexes of the first job with each text. */
+/* Give equal texts equal ids, in first-seen order (a jansson object maps
+ * each text to its id). */
 static void assign_ids(mn_job_list *l, int use_chunk)
 {
-  size_t cap = 16;
-  while(cap < l->n * 2)
-    cap *= 2;
-  size_t *slot = mn_xmalloc(cap * sizeof *slot);
-  for(size_t i = 0; i < cap; i++)
-    slot[i] = SIZE_MAX;
+  json_t *seen = json_object();
   int next = 0;
   for(size_t i = 0; i < l->n; i++) {
     mn_job *j = &l->v[i];
     const char *t = use_chunk ? j->chunk : j->task;
     size_t len = use_chunk ? j->chunk_len : strlen(j->task);
-    size_t h = (size_t)text_hash(t, len) & (cap - 1);
-    for(;;) {
-      if(slot[h] == SIZE_MAX) {
-        slot[h] = i;
-        if(use_chunk)
-          j->chunk_id = next++;
-        else
-          j->task_id = next++;
-        break;
-      }
-      mn_job *o = &l->v[slot[h]];
-      const char *ot = use_chunk ? o->chunk : o->task;
-      size_t olen = use_chunk ? o->chunk_len : strlen(o->task);
-      if(olen == len && memcmp(ot, t, len) == 0) {
-        if(use_chunk)
-          j->chunk_id = o->chunk_id;
-        else
-          j->task_id = o->task_id;
-        break;
-      }
-      h = (h + 1) & (cap - 1);
-    }
+    json_t *id = json_object_getn(seen, t, len);
+    int v = id ? (int)json_integer_value(id) : next++;
+    if(!id)
+      json_object_setn_new_nocheck(seen, t, len, json_integer(v));
+    if(use_chunk)
+      j->chunk_id = v;
+    else
+      j->task_id = v;
   }
-  free(slot);
+  json_decref(seen);
 }
 
 void mn_jobs_number(mn_job_list *l)
