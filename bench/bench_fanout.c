@@ -24,18 +24,17 @@
  * timeline (arrival, slot start, due, reply sent) and each run's local
  * phase to FILE, all CLOCK_MONOTONIC seconds.
  */
-#define _GNU_SOURCE   /* memmem, accept4 */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +42,7 @@
 #include "benchutil.h"
 #include "minions.h"
 #include "util/mem.h"
+#include "util/str.h"
 #include "util/time.h"
 
 #define T_MS 20.0
@@ -105,7 +105,8 @@ static const char *const DOC_LINES[] = {
  * client does. "lean" is a calibration server with a few microseconds per
  * request: it reads HTTP/1.1 requests off keep-alive connections without
  * parsing their JSON, holds each in one of S slots for T ms (FIFO; a freed
- * slot takes the next request at that same instant, timed by a timerfd)
+ * slot takes the next request at that same instant, timed to well under
+ * 1 ms by poll() and nanosleep())
  * and answers with a fixed chat.completion whose content is a job output.
  * Any GET answers the stats bench_fake_stats reads. It runs in a child
  * process (fork) and shares nothing with the client. */
@@ -126,10 +127,16 @@ typedef struct lean_conn {
   size_t trace_at;           /* its reply time's place in lean.trace */
   int state;                 /* 0 reading, 1 queued, 2 serving */
   struct lean_conn *qnext;
+  size_t idx;                /* its place in lean.conns */
 } lean_conn;
 
 typedef struct lean {
-  int epfd, lfd, tfd;
+  int lfd;
+  lean_conn **conns;         /* open connections */
+  size_t n_conns, cap_conns;
+  struct pollfd *pfd;        /* the poll set, rebuilt each turn: [0] the */
+  lean_conn **pconn;         /* listener, then conns (pconn[i] of pfd[i]) */
+  size_t cap_pfd;
   int slots;
   double t_s;
   lean_conn *serving[LEAN_MAX_SLOTS];
@@ -157,21 +164,36 @@ static double lean_now(void)
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void lean_arm(lean *L)
+/* The earliest deadline of a slot, 0: none. */
+static double lean_next(const lean *L)
 {
   double next = 0;
   for(int i = 0; i < L->n_serving; i++)
     if(!next || L->serving[i]->deadline < next)
       next = L->serving[i]->deadline;
-  struct itimerspec its;
-  memset(&its, 0, sizeof its);
-  if(next) {
-    its.it_value.tv_sec = (time_t)next;
-    its.it_value.tv_nsec = (long)((next - (double)(time_t)next) * 1e9);
-    if(!its.it_value.tv_sec && !its.it_value.tv_nsec)
-      its.it_value.tv_nsec = 1;
-  }
-  timerfd_settime(L->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+  return next;
+}
+
+/* poll() counts whole ms: it waits those (rounded down, never late) and
+ * nanosleep() the rest, so slots end well under 1 ms after their time. */
+static int lean_timeout(double deadline)
+{
+  if(!deadline)
+    return -1;
+  double ms = (deadline - lean_now()) * 1000.0;
+  return ms <= 0 ? 0 : ms > 3600000.0 ? 3600000 : (int)ms;
+}
+
+static void lean_sleep_until(double deadline)
+{
+  double rest = deadline - lean_now();
+  if(!deadline || rest <= 0)
+    return;
+  struct timespec ts = { (time_t)rest, 0 };
+  ts.tv_nsec = (long)((rest - (double)ts.tv_sec) * 1e9) + 1;
+  if(ts.tv_nsec > 999999999L)
+    ts.tv_nsec = 999999999L;
+  nanosleep(&ts, NULL);
 }
 
 static void lean_close(lean *L, lean_conn *c)
@@ -195,23 +217,23 @@ static void lean_close(lean *L, lean_conn *c)
         break;
       }
   }
-  epoll_ctl(L->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  L->conns[c->idx] = L->conns[--L->n_conns];
+  L->conns[c->idx]->idx = c->idx;
   close(c->fd);
   free(c->in);
   free(c->out);
   free(c);
 }
 
-/* Queue bytes and write what the socket takes; the rest on EPOLLOUT (the
- * watch changes only when bytes are left over, or were and are gone). */
+/* Queue bytes and write what the socket takes; the rest on POLLOUT (the
+ * poll set asks for it while bytes are left over). */
 static void lean_send(lean *L, lean_conn *c, const char *p, size_t n)
 {
-  int was_waiting = c->out_off < c->out_len;
   c->out = realloc(c->out, c->out_len + n);
   memcpy(c->out + c->out_len, p, n);
   c->out_len += n;
   while(c->out_off < c->out_len) {
-    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, 0);   /* SIGPIPE ignored */
     if(w > 0) {
       c->out_off += (size_t)w;
       continue;
@@ -220,12 +242,7 @@ static void lean_send(lean *L, lean_conn *c, const char *p, size_t n)
       continue;
     break;
   }
-  int waiting = c->out_off < c->out_len;
-  if(waiting != was_waiting) {
-    struct epoll_event ev = { EPOLLIN | (waiting ? EPOLLOUT : 0u), { .ptr = c } };
-    epoll_ctl(L->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-  }
-  if(!waiting)
+  if(c->out_off == c->out_len)
     c->out_off = c->out_len = 0;
 }
 
@@ -283,7 +300,7 @@ static void lean_parse(lean *L, lean_conn *c)
 {
   if(c->state != 0 || c->len == 0)
     return;
-  char *end = memmem(c->in, c->len, "\r\n\r\n", 4);
+  char *end = mn_memmem(c->in, c->len, "\r\n\r\n", 4);
   if(!end)
     return;
   size_t head = (size_t)(end - c->in) + 4, body = 0;
@@ -328,6 +345,49 @@ static void lean_parse(lean *L, lean_conn *c)
   }
 }
 
+static void lean_accept(lean *L)
+{
+  int fd;
+  while((fd = accept(L->lfd, NULL, NULL)) >= 0) {
+    if(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+      close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    lean_conn *c = calloc(1, sizeof *c);
+    c->fd = fd;
+    if(L->n_conns == L->cap_conns) {
+      L->cap_conns = L->cap_conns ? 2 * L->cap_conns : 256;
+      L->conns = realloc(L->conns, L->cap_conns * sizeof *L->conns);
+    }
+    c->idx = L->n_conns;
+    L->conns[L->n_conns++] = c;
+  }
+}
+
+static void lean_event(lean *L, lean_conn *c, short revents)
+{
+  if(revents & POLLOUT)
+    lean_send(L, c, "", 0);
+  if(revents & (POLLIN | POLLHUP | POLLERR)) {
+    if(c->cap - c->len < 65536) {
+      c->cap = c->cap ? c->cap * 2 : 131072;
+      c->in = realloc(c->in, c->cap);
+    }
+    ssize_t r = recv(c->fd, c->in + c->len, c->cap - c->len, 0);
+    if(r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) ||
+       c->len + (size_t)(r > 0 ? r : 0) > LEAN_MAX_REQUEST) {
+      lean_close(L, c);
+      return;
+    }
+    if(r > 0) {
+      c->len += (size_t)r;
+      lean_parse(L, c);
+    }
+  }
+}
+
 static void lean_serve(int lfd, int slots, double t_ms)
 {
   lean L;
@@ -335,63 +395,38 @@ static void lean_serve(int lfd, int slots, double t_ms)
   L.lfd = lfd;
   L.slots = slots > LEAN_MAX_SLOTS ? LEAN_MAX_SLOTS : slots;
   L.t_s = t_ms / 1000.0;
-  L.epfd = epoll_create1(0);
-  L.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
-  struct epoll_event ev = { EPOLLIN, { .ptr = &L.lfd } };
-  epoll_ctl(L.epfd, EPOLL_CTL_ADD, lfd, &ev);
-  ev.data.ptr = &L.tfd;
-  epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.tfd, &ev);
-  struct epoll_event evs[64];
   for(;;) {
-    int n = epoll_wait(L.epfd, evs, 64, -1);
-    for(int i = 0; i < n; i++) {
-      void *p = evs[i].data.ptr;
-      if(p == &L.lfd) {
-        int fd;
-        while((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-          int one = 1;
-          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-          lean_conn *c = calloc(1, sizeof *c);
-          c->fd = fd;
-          struct epoll_event ce = { EPOLLIN, { .ptr = c } };
-          epoll_ctl(L.epfd, EPOLL_CTL_ADD, fd, &ce);
-        }
-      }
-      else if(p == &L.tfd) {
-        uint64_t ticks;
-        if(read(L.tfd, &ticks, sizeof ticks) < 0) {
-        }
-        double now = lean_now();
-        for(int k = 0; k < L.n_serving;) {
-          if(L.serving[k]->deadline <= now)
-            lean_finish(&L, L.serving[k], k);   /* moves the last into k */
-          else
-            k++;
-        }
-      }
-      else {
-        lean_conn *c = p;
-        if(evs[i].events & EPOLLOUT)
-          lean_send(&L, c, "", 0);
-        if(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-          if(c->cap - c->len < 65536) {
-            c->cap = c->cap ? c->cap * 2 : 131072;
-            c->in = realloc(c->in, c->cap);
-          }
-          ssize_t r = recv(c->fd, c->in + c->len, c->cap - c->len, 0);
-          if(r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) ||
-             c->len + (size_t)(r > 0 ? r : 0) > LEAN_MAX_REQUEST) {
-            lean_close(&L, c);
-            continue;
-          }
-          if(r > 0) {
-            c->len += (size_t)r;
-            lean_parse(&L, c);
-          }
-        }
-      }
+    size_t nfds = 1 + L.n_conns;
+    if(nfds > L.cap_pfd) {
+      L.cap_pfd = 2 * nfds;
+      L.pfd = realloc(L.pfd, L.cap_pfd * sizeof *L.pfd);
+      L.pconn = realloc(L.pconn, L.cap_pfd * sizeof *L.pconn);
     }
-    lean_arm(&L);
+    L.pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+    for(size_t i = 0; i < L.n_conns; i++) {
+      lean_conn *c = L.conns[i];
+      L.pfd[i + 1] = (struct pollfd){
+        .fd = c->fd, .events = (short)(POLLIN | (c->out_off < c->out_len ? POLLOUT : 0)) };
+      L.pconn[i + 1] = c;
+    }
+    int timeout = lean_timeout(lean_next(&L));
+    int n = poll(L.pfd, (nfds_t)nfds, timeout);
+    if(n == 0 && timeout == 0)
+      lean_sleep_until(lean_next(&L));   /* the sub-ms rest, nothing to read */
+    /* a conn closes only in its own event, and one accepted now is not in
+     * this turn's set, so every pconn[i] with revents is still open */
+    for(size_t i = 1; n > 0 && i < nfds; i++)
+      if(L.pfd[i].revents)
+        lean_event(&L, L.pconn[i], L.pfd[i].revents);
+    if(n > 0 && (L.pfd[0].revents & POLLIN))
+      lean_accept(&L);
+    double now = lean_now();
+    for(int k = 0; k < L.n_serving;) {
+      if(L.serving[k]->deadline <= now)
+        lean_finish(&L, L.serving[k], k);   /* moves the last into k */
+      else
+        k++;
+    }
   }
 }
 
@@ -400,7 +435,11 @@ static int lean_start(bench_fake *f, int slots, double t_ms)
 {
   memset(f, 0, sizeof *f);
   f->pid = -1;
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  if(lfd >= 0 && fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) != 0) {
+    close(lfd);
+    lfd = -1;
+  }
   struct sockaddr_in a;
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
@@ -421,7 +460,10 @@ static int lean_start(bench_fake *f, int slots, double t_ms)
     return -1;
   }
   if(pid == 0) {
-    signal(SIGPIPE, SIG_IGN);
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, NULL);   /* lean_send() to a gone client: EPIPE, not death */
     lean_serve(lfd, slots, t_ms);
     _exit(0);
   }

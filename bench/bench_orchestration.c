@@ -10,8 +10,8 @@
  * (N = 3000 by default: thousands of jobs); a local fakellm answers at once
  * (extractive: a sentence naming capital expenditures, else null). The CLI
  * (`minions run --protocol minions`, one round) is fork/exec'd and measured
- * from outside with wait4(): user + system CPU time and peak RSS of that
- * process alone (the fake servers are other processes). Everything the
+ * from outside (bench_wait_usage): user + system CPU time and peak RSS of
+ * that process alone (the fake servers are other processes). Everything the
  * orchestrator does is included: reading and checking the text, the
  * sandbox, building prompts and requests, HTTP, parsing replies, filtering,
  * the synthesis prompt, the run log. CPU per job = CPU / jobs.
@@ -130,8 +130,8 @@ static int run_cli(const char *const *argv, const char *out, result *r)
   }
   int st;
   struct rusage ru;
-  if(wait4(pid, &st, 0, &ru) != pid) {
-    perror("bench_orchestration: wait4");
+  if(bench_wait_usage(pid, &st, &ru) != pid) {
+    perror("bench_orchestration: waitpid");
     return -1;
   }
   r->wall_s = mn_now() - t0;
@@ -257,7 +257,7 @@ int main(int argc, char **argv)
   av[n] = NULL;
 
   printf("MinionS orchestration cost: one round over %zu filings, chunk_by_section(doc, %d, 0), "
-         "local %s (%s replies) answering at once; the CLI measured with wait4()\n",
+         "local %s (%s replies) answering at once; the CLI measured from outside\n",
          ntexts, chunk_chars, provider, stream ? "streamed" : "whole");
   printf("%4s %7s %8s %8s %8s %9s %9s %10s\n", "run", "jobs", "answered", "CPU s", "wall s",
          "local s", "us/job", "peak RSS MB");

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,6 +232,35 @@ int bench_filing_texts(const char *datadir, const char *cachedir, char ***paths,
   if(*n)
     qsort(*paths, *n, sizeof **paths, cmp_str);
   return rc;
+}
+
+static struct timeval tv_sub(struct timeval a, struct timeval b)
+{
+  struct timeval d;
+  d.tv_sec = a.tv_sec - b.tv_sec;
+  d.tv_usec = a.tv_usec - b.tv_usec;
+  if(d.tv_usec < 0) {
+    d.tv_sec--;
+    d.tv_usec += 1000000;
+  }
+  return d;
+}
+
+pid_t bench_wait_usage(pid_t pid, int *status, struct rusage *ru)
+{
+  struct rusage before, after;
+  getrusage(RUSAGE_CHILDREN, &before);
+  pid_t r;
+  while((r = waitpid(pid, status, 0)) < 0 && errno == EINTR)
+    ;
+  if(r != pid)
+    return -1;
+  getrusage(RUSAGE_CHILDREN, &after);
+  memset(ru, 0, sizeof *ru);
+  ru->ru_utime = tv_sub(after.ru_utime, before.ru_utime);
+  ru->ru_stime = tv_sub(after.ru_stime, before.ru_stime);
+  ru->ru_maxrss = after.ru_maxrss;
+  return r;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -3,6 +3,7 @@
 #define MN_BENCH_UTIL_H
 
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* A running fakellm. */
@@ -35,6 +36,12 @@ char *bench_data_dir(const char *given);
 int bench_filing_texts(const char *datadir, const char *cachedir, char ***paths, size_t *n);
 /* $TMPDIR/mn-bench-retrieval, created if needed. Caller frees. */
 char *bench_cache_dir(void);
+
+/* waitpid() for child pid, with its user and system CPU time in ru as
+ * wait4() (not POSIX) gives them: the growth of RUSAGE_CHILDREN across the
+ * wait, exact while no other child is reaped meanwhile. ru_maxrss is the
+ * largest of all children reaped so far. Returns pid, or -1 (errno). */
+pid_t bench_wait_usage(pid_t pid, int *status, struct rusage *ru);
 
 /* Median of v[0..n) (sorts v). */
 double bench_median(double *v, size_t n);

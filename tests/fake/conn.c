@@ -8,10 +8,9 @@
  *   HUGE      sending a generated body as fast as the client reads it
  *   LINGER    reply over, write side shut: drain input, then close
  * A connection that dies is unlinked at once but freed only after the
- * current batch of events (mn_fk_reap), so callers up the stack may still
- * look at its `dead` flag.
+ * current batch of events (mn_fk_reap), so callers up the stack, and the
+ * poll set of this turn, may still look at its `dead` flag.
  */
-#define _GNU_SOURCE   /* memmem, accept4, strcasestr */
 #include "fakellm.h"
 
 #include <errno.h>
@@ -21,9 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 enum { ST_READ, ST_WAIT, ST_PLAY, ST_HOLD, ST_HUGE, ST_LINGER };
@@ -70,7 +67,7 @@ struct mn_fk_conn {
   /* output */
   mn_fk_buf out;
   size_t out_off;
-  int epoll_out;
+  int want_out;                    /* poll for POLLOUT: output is pending */
   int close_after;
 
   /* timer */
@@ -153,40 +150,17 @@ static void timer_set(mn_fk_server *s, mn_fk_conn *c, double deadline)
   heap_up(s, c->heap_idx);
 }
 
-void mn_fk_timers_arm(mn_fk_server *s)
+double mn_fk_timers_next(mn_fk_server *s)
 {
-  double want = s->heap_n ? s->heap[0]->deadline : 0;
-  if(want == s->armed)
-    return;
-  struct itimerspec its;
-  memset(&its, 0, sizeof its);
-  if(want > 0) {
-    /* an absolute deadline; 0 would disarm, so never go below 1 ns */
-    time_t sec = (time_t)want;
-    long nsec = (long)((want - (double)sec) * 1e9);
-    if(nsec >= 1000000000L)
-      nsec = 999999999L;
-    if(sec == 0 && nsec == 0)
-      nsec = 1;
-    its.it_value.tv_sec = sec;
-    its.it_value.tv_nsec = nsec;
-  }
-  timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
-  s->armed = want;
+  return s->heap_n ? s->heap[0]->deadline : 0;
 }
 
-/* ---- epoll and output ------------------------------------------------- */
+/* ---- poll and output -------------------------------------------------- */
 
-static void set_epoll_out(mn_fk_server *s, mn_fk_conn *c, int on)
+/* Takes effect in the next turn's poll set. */
+static void set_want_out(mn_fk_conn *c, int on)
 {
-  if(c->epoll_out == on)
-    return;
-  struct epoll_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0);
-  ev.data.ptr = c;
-  epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-  c->epoll_out = on;
+  c->want_out = on;
 }
 
 static void out_add(mn_fk_conn *c, const void *p, size_t n)
@@ -318,11 +292,12 @@ static void flush_out(mn_fk_server *s, mn_fk_conn *c)
   for(;;) {
     while(c->out_off < c->out.len) {
       if(written >= WRITE_SLICE) {
-        set_epoll_out(s, c, 1);   /* fairness: come back when writable */
+        set_want_out(c, 1);   /* fairness: come back when writable */
         return;
       }
+      /* SIGPIPE is ignored (main.c), so a closed peer gives EPIPE */
       ssize_t w = send(c->fd, c->out.data + c->out_off,
-                       c->out.len - c->out_off, MSG_NOSIGNAL);
+                       c->out.len - c->out_off, 0);
       if(w > 0) {
         c->out_off += (size_t)w;
         written += (size_t)w;
@@ -331,7 +306,7 @@ static void flush_out(mn_fk_server *s, mn_fk_conn *c)
       if(w < 0 && errno == EINTR)
         continue;
       if(w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        set_epoll_out(s, c, 1);
+        set_want_out(c, 1);
         return;
       }
       kill_conn(s, c);
@@ -346,7 +321,7 @@ static void flush_out(mn_fk_server *s, mn_fk_conn *c)
     }
     break;
   }
-  set_epoll_out(s, c, 0);
+  set_want_out(c, 0);
   if(c->close_after)
     begin_linger(s, c);
 }
@@ -773,7 +748,7 @@ static int parse_one(mn_fk_server *s, mn_fk_conn *c)
       c->t_first = 0;
       return 0;
     }
-    char *end = memmem(c->in.data, c->in.len, "\r\n\r\n", 4);
+    char *end = mn_fk_memmem(c->in.data, c->in.len, "\r\n\r\n", 4);
     if(!end) {
       if(c->in.len > MN_FK_MAX_HEAD) {
         http_fail(s, c, 431, "request header too large");
@@ -865,7 +840,7 @@ static void try_parse(mn_fk_server *s, mn_fk_conn *c)
 void mn_fk_accept(mn_fk_server *s)
 {
   for(int i = 0; i < 256; i++) {
-    int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept(s->lfd, NULL, NULL);
     if(fd < 0) {
       if(errno == EINTR || errno == ECONNABORTED)
         continue;
@@ -880,6 +855,11 @@ void mn_fk_accept(mn_fk_server *s)
       }
       return;
     }
+    /* accepted sockets do not inherit O_NONBLOCK everywhere: set both */
+    if(mn_fk_fd_flags(fd) != 0) {
+      close(fd);
+      continue;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     mn_fk_conn *c = mn_fk_xcalloc(1, sizeof *c);
@@ -887,15 +867,6 @@ void mn_fk_accept(mn_fk_server *s)
     c->state = ST_READ;
     c->heap_idx = NO_HEAP;
     c->keep_alive = 1;
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.ptr = c;
-    if(epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-      close(fd);
-      free(c);
-      continue;
-    }
     c->next = s->all;
     if(s->all)
       s->all->prev = c;
@@ -914,7 +885,6 @@ static void kill_conn(mn_fk_server *s, mn_fk_conn *c)
   timer_del(s, c);
   finish_request(s, c, 0);
   release_slot(s, c, mn_fk_now());
-  epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   c->fd = -1;
   if(c->prev)
@@ -960,29 +930,57 @@ static void on_readable(mn_fk_server *s, mn_fk_conn *c)
     try_parse(s, c);
 }
 
-void mn_fk_conn_event(mn_fk_server *s, mn_fk_conn *c, uint32_t events)
+static void conn_event(mn_fk_server *s, mn_fk_conn *c, short revents)
 {
   if(c->dead)
     return;
-  if(events & (EPOLLIN | EPOLLRDHUP)) {
+  /* a peer's close or half-close shows as POLLIN, then recv() == 0 */
+  if(revents & POLLIN) {
     on_readable(s, c);
     if(c->dead)
       return;
   }
-  else if(events & (EPOLLERR | EPOLLHUP)) {
+  else if(revents & (POLLERR | POLLHUP | POLLNVAL)) {
     kill_conn(s, c);
     return;
   }
-  if(events & EPOLLOUT)
+  if(revents & POLLOUT)
     flush_out(s, c);
+}
+
+size_t mn_fk_poll_fill(mn_fk_server *s, size_t first)
+{
+  size_t need = first + s->n_conns;
+  if(need > s->pfd_cap) {
+    size_t cap = s->pfd_cap ? s->pfd_cap : 256;
+    while(cap < need)
+      cap *= 2;
+    s->pfd = mn_fk_xrealloc(s->pfd, cap * sizeof *s->pfd);
+    s->pconn = mn_fk_xrealloc(s->pconn, cap * sizeof *s->pconn);
+    s->pfd_cap = cap;
+  }
+  size_t n = first;
+  for(mn_fk_conn *c = s->all; c; c = c->next) {
+    s->pfd[n].fd = c->fd;
+    s->pfd[n].events = (short)(POLLIN | (c->want_out ? POLLOUT : 0));
+    s->pfd[n].revents = 0;
+    s->pconn[n] = c;
+    n++;
+  }
+  return n;
+}
+
+void mn_fk_poll_run(mn_fk_server *s, size_t first, size_t n)
+{
+  /* a connection killed meanwhile is still in memory (see mn_fk_reap)
+   * and marked dead; one accepted meanwhile waits for the next turn */
+  for(size_t i = first; i < n; i++)
+    if(s->pfd[i].revents)
+      conn_event(s, s->pconn[i], s->pfd[i].revents);
 }
 
 void mn_fk_timers_run(mn_fk_server *s)
 {
-  uint64_t ticks;
-  while(read(s->tfd, &ticks, sizeof ticks) > 0)
-    ;
-  s->armed = -1;   /* fired: re-arm whatever comes next */
   double now = mn_fk_now();
   while(s->heap_n && s->heap[0]->deadline <= now) {
     mn_fk_conn *c = s->heap[0];

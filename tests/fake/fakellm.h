@@ -1,6 +1,6 @@
 /* fakellm: a fake LLM server speaking the providers' real wire formats.
  *
- * One thread, one epoll loop. A request is read off a keep-alive
+ * One thread, one poll() loop. A request is read off a keep-alive
  * connection, routed (route.c), answered by a rule or the extractive brain
  * (rules.c), rendered in its provider's format (render.c) into a *plan*: a
  * list of timed steps (bytes to send, then what to do). The connection
@@ -11,6 +11,7 @@
 #ifndef MN_FAKELLM_H
 #define MN_FAKELLM_H
 
+#include <poll.h>
 #include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,11 @@ char *mn_fk_xstrdup(const char *s);
 char *mn_fk_xstrndup(const char *s, size_t n);
 
 double mn_fk_now(void);                 /* CLOCK_MONOTONIC seconds */
+/* memmem and strcasestr, which POSIX does not have. */
+void *mn_fk_memmem(const void *hay, size_t hlen, const void *needle, size_t nlen);
+char *mn_fk_strcasestr(const char *hay, const char *needle);
+/* Make fd non-blocking and close-on-exec; 0 or -1. */
+int mn_fk_fd_flags(int fd);
 /* Copy of s[0..n) where bytes that are not valid UTF-8 become '?', so
  * jansson accepts it as a string. */
 char *mn_fk_utf8_clean(const char *s, size_t n);
@@ -232,7 +238,8 @@ const char *mn_fk_route_name(mn_fk_route r);
 typedef struct mn_fk_conn mn_fk_conn;
 
 typedef struct mn_fk_server {
-  int epfd, lfd, tfd, sfd;
+  int lfd;                   /* listening socket */
+  int sig_rd;                /* self-pipe: SIGTERM/SIGINT write a byte */
   int slots;
   double service_s;
   const char *require_key;
@@ -261,7 +268,12 @@ typedef struct mn_fk_server {
   /* timers: a min-heap of connections by deadline */
   mn_fk_conn **heap;
   size_t heap_n, heap_cap;
-  double armed;              /* deadline the timerfd is set to, 0: none */
+
+  /* the poll set, rebuilt every turn: the connection of pfd[i] is
+   * pconn[i] (NULL for the listener and the signal pipe) */
+  struct pollfd *pfd;
+  mn_fk_conn **pconn;
+  size_t pfd_cap;
 
   mn_fk_conn *all;           /* live connections */
   mn_fk_conn *graveyard;     /* dead connections, freed after each batch */
@@ -273,9 +285,13 @@ typedef struct mn_fk_server {
 
 /* conn.c */
 void mn_fk_accept(mn_fk_server *s);
-void mn_fk_conn_event(mn_fk_server *s, mn_fk_conn *c, uint32_t events);
-void mn_fk_timers_run(mn_fk_server *s);
-void mn_fk_timers_arm(mn_fk_server *s);   /* point the timerfd at the earliest deadline */
+/* Put the live connections in s->pfd from entry `first` on (growing the
+ * arrays; entries before `first` are the caller's); the entry count. */
+size_t mn_fk_poll_fill(mn_fk_server *s, size_t first);
+/* Handle what poll() reported for the connections in s->pfd[first..n). */
+void mn_fk_poll_run(mn_fk_server *s, size_t first, size_t n);
+void mn_fk_timers_run(mn_fk_server *s);   /* fire the timers that are due */
+double mn_fk_timers_next(mn_fk_server *s);   /* the earliest deadline, 0: none */
 void mn_fk_reap(mn_fk_server *s);
 void mn_fk_shutdown(mn_fk_server *s);
 

@@ -4,16 +4,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -76,9 +73,13 @@ static int listen_on(const char *host, int port, int *out_port)
   socklen_t len;
   if(bind_addr(host, &ss, &len, port) != 0)
     return -2;
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(ss.ss_family, SOCK_STREAM, 0);
   if(fd < 0)
     return -1;
+  if(mn_fk_fd_flags(fd) != 0) {
+    close(fd);
+    return -1;
+  }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if(bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
@@ -101,13 +102,114 @@ static void raise_nofile(void)
   }
 }
 
-static int add_fd(int epfd, int fd, void *tag)
+/* Long options by hand (POSIX getopt() has none), accepted as before:
+ * "--name value" or "--name=value", a unique prefix of a name will do,
+ * "--" ends the options. */
+enum { OPT_HOST, OPT_PORT, OPT_SLOTS, OPT_SERVICE, OPT_SCRIPT, OPT_RECORD,
+       OPT_KEY, OPT_VERBOSE, OPT_HELP };
+static const struct { const char *name; int has_arg; } opts[] = {
+  [OPT_HOST] = { "host", 1 },       [OPT_PORT] = { "port", 1 },
+  [OPT_SLOTS] = { "slots", 1 },     [OPT_SERVICE] = { "service-ms", 1 },
+  [OPT_SCRIPT] = { "script", 1 },   [OPT_RECORD] = { "record", 1 },
+  [OPT_KEY] = { "require-key", 1 }, [OPT_VERBOSE] = { "verbose", 0 },
+  [OPT_HELP] = { "help", 0 },
+};
+
+/* The option at argv[*i]: its index, with *val its value (advancing *i
+ * past a separate one); -1 when unknown, ambiguous or missing its value. */
+static int next_opt(int argc, char **argv, int *i, const char **val)
 {
-  struct epoll_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.events = EPOLLIN;
-  ev.data.ptr = tag;
-  return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+  const char *a = argv[*i] + 2;
+  size_t len = strcspn(a, "=");
+  int found = -1, matches = 0;
+  for(int k = 0; k < (int)(sizeof opts / sizeof *opts); k++) {
+    if(strncmp(opts[k].name, a, len) != 0)
+      continue;
+    if(opts[k].name[len] == '\0') {   /* exact beats a prefix */
+      found = k;
+      matches = 1;
+      break;
+    }
+    found = k;
+    matches++;
+  }
+  (*i)++;
+  if(matches != 1)
+    return -1;
+  *val = NULL;
+  if(a[len] == '=') {
+    if(!opts[found].has_arg)
+      return -1;
+    *val = a + len + 1;
+  }
+  else if(opts[found].has_arg) {
+    if(*i >= argc)
+      return -1;
+    *val = argv[(*i)++];
+  }
+  return found;
+}
+
+/* SIGTERM/SIGINT: one byte into the self-pipe wakes poll(). */
+static int g_sig_wr = -1;
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  int saved = errno;
+  ssize_t r = write(g_sig_wr, "x", 1);
+  (void)r;   /* a full pipe already holds a wake-up */
+  errno = saved;
+}
+
+static int setup_signals(mn_fk_server *srv)
+{
+  int p[2];
+  if(pipe(p) != 0)
+    return -1;
+  if(mn_fk_fd_flags(p[0]) != 0 || mn_fk_fd_flags(p[1]) != 0) {
+    close(p[0]);
+    close(p[1]);
+    return -1;
+  }
+  srv->sig_rd = p[0];
+  g_sig_wr = p[1];
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = SIG_IGN;   /* send() to a gone client: EPIPE, not death */
+  sigaction(SIGPIPE, &sa, NULL);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  return 0;
+}
+
+/* poll() counts whole milliseconds: wait the whole ones there (rounded
+ * down, so never late), then sleep out the rest, keeping timers well
+ * under 1 ms accurate as a service time of a few ms needs. */
+static int poll_timeout(double deadline)
+{
+  if(deadline <= 0)
+    return -1;
+  double ms = (deadline - mn_fk_now()) * 1000.0;
+  if(ms <= 0)
+    return 0;
+  return ms > 3600000.0 ? 3600000 : (int)ms;
+}
+
+static void sleep_until(double deadline)
+{
+  double rest = deadline - mn_fk_now();
+  if(deadline <= 0 || rest <= 0)
+    return;
+  struct timespec ts;
+  ts.tv_sec = (time_t)rest;
+  ts.tv_nsec = (long)((rest - (double)ts.tv_sec) * 1e9) + 1;
+  if(ts.tv_nsec > 999999999L)
+    ts.tv_nsec = 999999999L;
+  nanosleep(&ts, NULL);   /* EINTR: a signal; the loop goes on */
 }
 
 int main(int argc, char **argv)
@@ -117,51 +219,53 @@ int main(int argc, char **argv)
   mn_fk_server srv;
   memset(&srv, 0, sizeof srv);
 
-  static const struct option opts[] = {
-    { "host", required_argument, NULL, 'h' },
-    { "port", required_argument, NULL, 'p' },
-    { "slots", required_argument, NULL, 's' },
-    { "service-ms", required_argument, NULL, 't' },
-    { "script", required_argument, NULL, 'f' },
-    { "record", required_argument, NULL, 'r' },
-    { "require-key", required_argument, NULL, 'k' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'H' },
-    { NULL, 0, NULL, 0 }
-  };
-  int ch;
-  opterr = 0;
-  while((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch(ch) {
-    case 'h': host = optarg; break;
-    case 'p':
-      if(parse_num(optarg, 0, 65535, &port) || port != (int)port)
-        return die("--port wants 0..65535", optarg);
+  const char *stray = NULL;   /* the first operand: refused after the options */
+  int i = 1;
+  while(i < argc) {
+    const char *arg = argv[i];
+    if(strcmp(arg, "--") == 0) {
+      if(!stray && i + 1 < argc)
+        stray = argv[i + 1];
       break;
-    case 's':
-      if(parse_num(optarg, 1, 1000000, &slots) || slots != (int)slots)
-        return die("--slots wants an integer >= 1", optarg);
+    }
+    if(arg[0] != '-' || arg[1] == '\0') {   /* an operand ("-" too) */
+      if(!stray)
+        stray = arg;
+      i++;
+      continue;
+    }
+    const char *val = NULL;
+    int opt = arg[1] == '-' ? next_opt(argc, argv, &i, &val) : (i++, -1);
+    switch(opt) {
+    case OPT_HOST: host = val; break;
+    case OPT_PORT:
+      if(parse_num(val, 0, 65535, &port) || port != (int)port)
+        return die("--port wants 0..65535", val);
       break;
-    case 't':
-      if(parse_num(optarg, 0, 3600000, &service_ms))
-        return die("--service-ms wants 0..3600000", optarg);
+    case OPT_SLOTS:
+      if(parse_num(val, 1, 1000000, &slots) || slots != (int)slots)
+        return die("--slots wants an integer >= 1", val);
       break;
-    case 'f': script = optarg; break;
-    case 'r': record = optarg; break;
-    case 'k':
-      if(!*optarg)
+    case OPT_SERVICE:
+      if(parse_num(val, 0, 3600000, &service_ms))
+        return die("--service-ms wants 0..3600000", val);
+      break;
+    case OPT_SCRIPT: script = val; break;
+    case OPT_RECORD: record = val; break;
+    case OPT_KEY:
+      if(!*val)
         return die("--require-key wants a non-empty key", NULL);
-      srv.require_key = optarg;
+      srv.require_key = val;
       break;
-    case 'v': srv.verbose = 1; break;
-    case 'H': usage(stdout); return 0;
+    case OPT_VERBOSE: srv.verbose = 1; break;
+    case OPT_HELP: usage(stdout); return 0;
     default:
       usage(stderr);
-      return die("unknown option or missing value", argv[optind - 1]);
+      return die("unknown option or missing value", arg);
     }
   }
-  if(optind < argc)
-    return die("unexpected argument", argv[optind]);
+  if(stray)
+    return die("unexpected argument", stray);
 
   srv.slots = (int)slots;
   srv.service_s = service_ms / 1000.0;
@@ -189,13 +293,11 @@ int main(int argc, char **argv)
     }
   }
 
-  signal(SIGPIPE, SIG_IGN);
   raise_nofile();
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
+  if(setup_signals(&srv) != 0) {
+    fprintf(stderr, "fakellm: cannot set up the signal pipe: %s\n", strerror(errno));
+    return 2;
+  }
 
   int real_port = 0;
   srv.lfd = listen_on(host, (int)port, &real_port);
@@ -207,48 +309,45 @@ int main(int argc, char **argv)
       fclose(srv.rec);
     return 2;
   }
-  srv.epfd = epoll_create1(EPOLL_CLOEXEC);
-  srv.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  srv.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if(srv.epfd < 0 || srv.tfd < 0 || srv.sfd < 0 ||
-     add_fd(srv.epfd, srv.lfd, &srv.lfd) || add_fd(srv.epfd, srv.tfd, &srv.tfd) ||
-     add_fd(srv.epfd, srv.sfd, &srv.sfd)) {
-    fprintf(stderr, "fakellm: cannot set up epoll: %s\n", strerror(errno));
-    return 2;
-  }
 
   printf("PORT %d\n", real_port);
   fflush(stdout);
 
-  struct epoll_event evs[256];
+  /* Each turn: poll the listener, the signal pipe and every connection
+   * (POLLOUT only where output is pending) until the earliest timer's
+   * deadline, handle what is ready, then fire the timers that are due. */
   while(!srv.stop) {
-    mn_fk_timers_arm(&srv);
     if(srv.rec_dirty) {
       fflush(srv.rec);
       srv.rec_dirty = 0;
     }
-    int n = epoll_wait(srv.epfd, evs, 256, -1);
+    size_t nfds = mn_fk_poll_fill(&srv, 2);
+    srv.pfd[0] = (struct pollfd){ .fd = srv.lfd, .events = POLLIN };
+    srv.pfd[1] = (struct pollfd){ .fd = srv.sig_rd, .events = POLLIN };
+    srv.pconn[0] = srv.pconn[1] = NULL;
+    int timeout = poll_timeout(mn_fk_timers_next(&srv));
+    int n = poll(srv.pfd, (nfds_t)nfds, timeout);
     if(n < 0) {
       if(errno == EINTR)
         continue;
-      fprintf(stderr, "fakellm: epoll_wait: %s\n", strerror(errno));
+      fprintf(stderr, "fakellm: poll: %s\n", strerror(errno));
       break;
     }
-    for(int i = 0; i < n; i++) {
-      void *p = evs[i].data.ptr;
-      if(p == &srv.lfd)
-        mn_fk_accept(&srv);
-      else if(p == &srv.tfd)
-        mn_fk_timers_run(&srv);
-      else if(p == &srv.sfd) {
-        struct signalfd_siginfo si;
-        while(read(srv.sfd, &si, sizeof si) == (ssize_t)sizeof si)
-          srv.stop = 1;
+    if(n == 0 && timeout == 0)
+      sleep_until(mn_fk_timers_next(&srv));   /* under 1 ms, nothing to read */
+    if(n > 0) {
+      if(srv.pfd[1].revents) {
+        char b[64];
+        while(read(srv.sig_rd, b, sizeof b) > 0)
+          ;
+        srv.stop = 1;
       }
-      else
-        mn_fk_conn_event(&srv, p, evs[i].events);
+      if(srv.pfd[0].revents & POLLIN)
+        mn_fk_accept(&srv);
+      mn_fk_poll_run(&srv, 2, nfds);
     }
+    mn_fk_timers_run(&srv);
     mn_fk_reap(&srv);
   }
 
@@ -259,10 +358,10 @@ int main(int argc, char **argv)
   free(srv.ring);
   free(srv.heap);
   mn_fk_rules_free(srv.rules);
+  free(srv.pfd);
+  free(srv.pconn);
   close(srv.lfd);
-  close(srv.epfd);
-  close(srv.tfd);
-  close(srv.sfd);
+  close(srv.sig_rd);
   if(srv.reserve_fd >= 0)
     close(srv.reserve_fd);
   return 0;

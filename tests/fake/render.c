@@ -7,7 +7,6 @@
  * Anthropic messages (named SSE events message_start ... message_stop) and
  * Gemini generateContent (SSE with CRLF line ends, or a JSON array).
  */
-#define _GNU_SOURCE   /* memmem, accept4, strcasestr */
 #include "fakellm.h"
 
 #include <math.h>
@@ -61,7 +60,7 @@ const char *mn_fk_reason(int status)
 static int wants_close(const mn_fk_req *req)
 {
   const char *c = mn_fk_req_header(req, "connection");
-  return req->http10 || (c && strcasestr(c, "close"));
+  return req->http10 || (c && mn_fk_strcasestr(c, "close"));
 }
 
 /* Status line and headers. clen < 0: a stream (chunked on HTTP/1.1). */

@@ -1,6 +1,10 @@
-/* Small helpers for fakellm: buffers, allocation, clock, UTF-8, plans. */
+/* Small helpers for fakellm: buffers, allocation, clock, UTF-8, plans,
+ * and the few string and fd functions POSIX lacks (fakellm does not link
+ * libminions, so it cannot use util/str.h). */
 #include "fakellm.h"
 
+#include <ctype.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +128,49 @@ double mn_fk_now(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void *mn_fk_memmem(const void *hay, size_t hlen, const void *needle, size_t nlen)
+{
+  const unsigned char *h = hay, *n = needle;
+  if(nlen == 0)
+    return (void *)h;
+  if(hlen < nlen)
+    return NULL;
+  const unsigned char *last = h + (hlen - nlen);
+  for(const unsigned char *p = h; p <= last; p++) {
+    p = memchr(p, n[0], (size_t)(last - p) + 1);
+    if(!p)
+      return NULL;
+    if(memcmp(p, n, nlen) == 0)
+      return (void *)p;
+  }
+  return NULL;
+}
+
+char *mn_fk_strcasestr(const char *hay, const char *needle)
+{
+  size_t n = strlen(needle);
+  for(; *hay; hay++) {
+    size_t i = 0;
+    while(i < n && hay[i] &&
+          tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+      i++;
+    if(i == n)
+      return (char *)hay;
+  }
+  return n == 0 ? (char *)hay : NULL;
+}
+
+int mn_fk_fd_flags(int fd)
+{
+  int fl = fcntl(fd, F_GETFL);
+  if(fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+    return -1;
+  int fdf = fcntl(fd, F_GETFD);
+  if(fdf < 0 || fcntl(fd, F_SETFD, fdf | FD_CLOEXEC) != 0)
+    return -1;
+  return 0;
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes available), 0 if bad. */

@@ -477,7 +477,7 @@ static size_t count_lines_with(const char *path, const char *needle, size_t want
   size_t k = 0;
   for(int tries = 0; tries < 40 && k < want; tries++) {
     if(tries)
-      usleep(50000);
+      nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
     char *s = mn_test_read_file(path, NULL);
     k = 0;
     for(char *line = s; line && *line;) {
