@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
-          liblua5.4-dev libsqlite3-dev libutf8proc-dev
+          liblua5.4-dev libsqlite3-dev libutf8proc-dev libpcre2-dev
           libcmocka-dev poppler-utils jq curl)
 missing=()
 for p in "${packages[@]}"; do

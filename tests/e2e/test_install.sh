@@ -101,7 +101,7 @@ check "the header builds as strict C11 and C99 without extensions" \
            echo '#include <minions.h>' | cc -std=c99 -pedantic -Werror -fsyntax-only -x c - \$(pkg-config --cflags minions)"
 # the static library with the system's shared dependencies, as a user would
 cc -Wall -Werror -o "$T/use_static" "$T/use.c" $(pkg-config --cflags minions) \
-  "$(ls "$T"/prefix/lib*/libminions.a)" $(pkg-config --libs libcurl jansson lua5.4 sqlite3 libutf8proc) \
+  "$(ls "$T"/prefix/lib*/libminions.a)" $(pkg-config --libs libcurl jansson lua5.4 sqlite3 libutf8proc libpcre2-8) \
   -lpthread -lm 2>"$T/cc2.err"
 check "and links statically" bash -c "LOGDIR='$T/logs' '$T/use_static' | diff - '$T/shared.out'"
 
