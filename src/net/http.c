@@ -674,10 +674,8 @@ static void attempt_done(req *r, CURLcode cc, int idle)
 /* Requests are completed one at a time, and only after the transfers that
  * refill their slots were started: a done callback parses a reply and
  * builds new requests, and the slot it frees should not wait for that. */
-static void kick(mn_http *h)
+static void perform(mn_http *h)
 {
-  if(!h->started)
-    return;
   int still;
   h->started = 0;
   h->in_curl = 1;
@@ -685,6 +683,12 @@ static void kick(mn_http *h)
   h->in_curl = 0;
   if(h->need_dispatch)
     dispatch_all(h);
+}
+
+static void kick(mn_http *h)
+{
+  if(h->started)
+    perform(h);
 }
 
 static void finish_one(mn_http *h)
@@ -777,13 +781,7 @@ static void dispatch_all(mn_http *h)
 /* Let curl work on every transfer, then hand out what finished. */
 static void curl_step(mn_http *h)
 {
-  int still;
-  h->started = 0;
-  h->in_curl = 1;
-  curl_multi_perform(h->multi, &still);
-  h->in_curl = 0;
-  if(h->need_dispatch)
-    dispatch_all(h);
+  perform(h);
   drain_messages(h);
 }
 

@@ -20,7 +20,6 @@ struct mn_run {
   mn_client *local;           /* NULL when the protocol has no local side */
   mn_client *remote;          /* NULL when the protocol has no remote side */
   mn_client *embed;           /* retrieval by embeddings only */
-  char *local_name, *remote_name;  /* "provider:model" as given */
   double price_in, price_cached, price_out;  /* per 1M; price_in < 0: unknown */
 
   mn_usage usage[2];          /* indexed by mn_side */

@@ -25,11 +25,6 @@ static void reserve(mn_buf *b, size_t need)
   b->cap = n;
 }
 
-void mn_buf_reserve(mn_buf *b, size_t n)
-{
-  reserve(b, b->len + n);
-}
-
 int mn_buf_append(mn_buf *b, const void *p, size_t n)
 {
   if(b->max && (n > b->max || b->len > b->max - n))

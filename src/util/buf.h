@@ -25,8 +25,6 @@ void mn_buf_init(mn_buf *b, size_t max);
 /* Append n bytes. 0 on success, MN_ELIMIT if len would pass max (nothing is
  * appended then). */
 int mn_buf_append(mn_buf *b, const void *p, size_t n);
-/* Room for n more bytes at once, where the size is known ahead. */
-void mn_buf_reserve(mn_buf *b, size_t n);
 int mn_buf_puts(mn_buf *b, const char *s);
 int mn_buf_putc(mn_buf *b, char c);
 int mn_buf_printf(mn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -3,7 +3,5 @@
 
 /* Seconds on a monotonic clock, for durations. */
 double mn_now(void);
-/* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
-void mn_utc_iso8601(char *buf, unsigned long size);
 
 #endif
