@@ -9,7 +9,8 @@ setup:
 test: setup
 	@cd build && ctest --output-on-failure -j2
 
-bench: setup
+bench:
+	@./scripts/setup.sh --bench
 	@cmake --build build --target bench -j2 >/dev/null && ./bench/run.sh
 
 install: setup

@@ -64,7 +64,11 @@ for b in "${benches[@]}"; do
       run fanout "$build/bench/bench_fanout" --build "$build" "${q[@]}" ;;
     orchestration)
       runs=3; [ $quick -eq 1 ] && runs=1
-      run orchestration "$build/bench/bench_orchestration" --build "$build" --data "$data" --runs $runs ;;
+      run orchestration "$build/bench/bench_orchestration" --build "$build" --data "$data" --runs $runs
+      # the same run's floor in Python (the reference cannot be installed here)
+      ours=$(sed -n 's/^summary: orchestration CPU per job[^\t]*\t\([0-9.]*\) us.*/\1/p' "$out/orchestration.txt")
+      run python_floor /usr/bin/python3 "$here/python_floor.py" --fakellm "$build/fakellm" \
+        --texts "${TMPDIR:-/tmp}"/mn-bench-retrieval/*.txt --runs $runs ${ours:+--ours "$ours"} ;;
     chunk)
       run chunk "$build/bench/bench_chunk" "$data/pdfs" ;;
     retrieval)
@@ -78,8 +82,10 @@ done
     f=$out/$b.txt
     [ -f "$f" ] || continue
     case $b in
-      fanout|orchestration)
+      fanout)
         sed -n 's/^summary: //p' "$f" ;;
+      orchestration)
+        sed -n 's/^summary: //p' "$f" "$out/python_floor.txt" 2>/dev/null ;;
       chunk)
         awk '/^ingest:/ { printf "ingestion: %s PDFs through pdftotext (%s MB of text)\t%s s\treported\t-\n", $2, $4, $(NF-1) }
              /MB\/s/ { t = ($1 == "code") ? "reported" : ">= 300 MB/s";

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install what the build needs (Debian 12 packages) when missing, then
 # configure and build into ./build. Safe to run again: it only does what is
-# not done yet.
+# not done yet. scripts/setup.sh [--bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
           liblua5.4-dev libsqlite3-dev libutf8proc-dev libpcre2-dev
           libcmocka-dev poppler-utils jq curl)
+# --bench: also what bench/python_floor.py uses (the HTTP and model-checking
+# libraries of Python LLM clients)
+[ "${1:-}" = "--bench" ] && packages+=(python3 python3-httpx python3-pydantic)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
