@@ -64,7 +64,9 @@ enum {
   MN_EUNSUPPORTED = -11,/* unknown provider, protocol or file type */
   MN_ENOTFOUND = -12,   /* a file or folder does not exist */
   MN_EAUTH = -13,       /* an API key is missing or was refused */
-  MN_EMODEL = -14       /* a model's reply was unusable after the retries */
+  MN_EMODEL = -14,      /* a model's reply was unusable after the retries */
+  MN_EREFUSED = -15     /* the model refused, or the provider blocked the
+                           prompt or the reply (safety, recitation...) */
 };
 
 /* A short, static description of an error code ("timeout", ...). */
@@ -179,6 +181,9 @@ typedef struct mn_usage {
   uint64_t completion_tokens;    /* output tokens */
   uint64_t cached_prompt_tokens; /* part of prompt_tokens served from cache */
   uint64_t calls;                /* requests answered (retries included) */
+  uint64_t unreported_calls;     /* of those, calls whose provider reported no
+                                    token counts: their tokens are unknown and
+                                    not in the sums above (never counted as 0) */
 } mn_usage;
 
 /* Seconds. overhead_time = total_time - local_call_time - remote_call_time

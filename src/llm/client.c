@@ -182,6 +182,15 @@ const char *mn_client_url(const mn_client *c, size_t i)
   return i < c->n_eps ? c->eps[i].base : NULL;
 }
 
+void mn_usage_add(mn_usage *t, const mn_usage *u)
+{
+  t->prompt_tokens += u->prompt_tokens;
+  t->completion_tokens += u->completion_tokens;
+  t->cached_prompt_tokens += u->cached_prompt_tokens;
+  t->calls += u->calls;
+  t->unreported_calls += u->unreported_calls;
+}
+
 /* ---- Completion --------------------------------------------------------------- */
 
 static void call_free(call *k)
@@ -208,6 +217,7 @@ static void finish(call *k, int code, long status, char *error)
     k->reply.finish = NULL;
     res.usage = k->reply.usage;
     res.usage.calls = 1;
+    res.usage.unreported_calls = !k->reply.usage_seen;
   }
   else {
     mn_scrub_secret(error, c->key);
@@ -286,6 +296,9 @@ static void on_done(void *ud, const mn_http_result *res)
     error = mn_xasprintf("%s: HTTP %ld: %s%s", pname, res->status,
                          msg ? msg : "(empty body)", tries);
     free(msg);
+  }
+  else if(code == MN_EREFUSED) {
+    error = mn_xasprintf("%s: %s", pname, k->reply.error);
   }
   else if(res->code == MN_OK || k->reply.code) {
     /* a 2xx reply that did not parse, or a stream our consumer stopped */

@@ -21,15 +21,23 @@ typedef enum mn_wire {
   MN_WIRE_GEMINI       /* POST {base}/v1beta/models/{model}:generateContent */
 } mn_wire;
 
+/* What one provider accepts and sends, stated once (provider.c). Requests
+ * carry only the fields their provider takes: Mistral answers a request
+ * with stream_options with HTTP 422, api.openai.com's reasoning models
+ * refuse max_tokens. */
 typedef struct mn_provider {
   const char *name;          /* "openai", "together", "ollama", ... */
   mn_wire wire;
-  const char *default_url;   /* base URL */
+  const char *default_url;   /* base URL; NULL: must be configured (azure) */
   const char *url_env;       /* variable overriding the base URL, or NULL */
   const char *key_env;       /* variable holding the API key, or NULL */
   int key_required;          /* 0: sent only when set (openai-compatible, ollama) */
-  int json_schema;           /* OpenAI wire: 1 if response_format json_schema is
-                                accepted, 0 if only json_object (deepseek, groq) */
+  /* OpenAI wire only: */
+  int json_schema;           /* response_format json_schema accepted; 0: json_object */
+  int stream_usage;          /* stream_options.include_usage accepted (else the
+                                provider sends usage unasked, or not at all) */
+  const char *max_tokens_field;  /* "max_tokens" or "max_completion_tokens" */
+  int azure;                 /* deployment in the path, api-version query, api-key header */
 } mn_provider;
 
 /* The provider named `name`, or NULL. */
@@ -68,6 +76,9 @@ typedef struct mn_llm_result {
 } mn_llm_result;
 
 void mn_llm_result_free(mn_llm_result *r);
+
+/* t += u, field by field. */
+void mn_usage_add(mn_usage *t, const mn_usage *u);
 
 /* ---- The shared transport ---------------------------------------------- */
 

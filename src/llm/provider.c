@@ -9,38 +9,51 @@
 #include "util/utf8.h"
 #include "util/mem.h"
 
-/* Structured output: OpenAI, OpenRouter, Together, Mistral and the local
- * OpenAI-compatible servers (llama.cpp, vLLM, LM Studio) take OpenAI's
- * response_format json_schema. DeepSeek documents only json_object, and Groq
- * rejects json_schema on most of its models, so those two get json_object. */
+/* Each provider's capabilities, from its API reference:
+ * - structured output: OpenAI, OpenRouter, Together, Mistral, Azure and the
+ *   local OpenAI-compatible servers (llama.cpp, vLLM, LM Studio) take
+ *   response_format json_schema; DeepSeek documents only json_object, and
+ *   Groq rejects json_schema on most of its models.
+ * - usage in streams: OpenAI, Azure, DeepSeek, Groq, OpenRouter and vLLM
+ *   send a last chunk with the usage when asked with
+ *   stream_options.include_usage; Mistral refuses that field (HTTP 422) and
+ *   sends the usage in its last chunk unasked, as Together does.
+ * - api.openai.com and Azure want max_completion_tokens (their reasoning
+ *   models refuse max_tokens); the others know max_tokens. */
+#define OPENAI_LIKE(schema_, usage_, max_field_) \
+  .json_schema = (schema_), .stream_usage = (usage_), .max_tokens_field = (max_field_)
 static const mn_provider PROVIDERS[] = {
   { "openai", MN_WIRE_OPENAI, "https://api.openai.com/v1", "OPENAI_BASE_URL",
-    "OPENAI_API_KEY", 1, 1 },
+    "OPENAI_API_KEY", 1, OPENAI_LIKE(1, 1, "max_completion_tokens") },
+  { "azure", MN_WIRE_OPENAI, NULL, "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", 1,
+    OPENAI_LIKE(1, 1, "max_completion_tokens"), .azure = 1 },
   { "together", MN_WIRE_OPENAI, "https://api.together.xyz/v1", NULL,
-    "TOGETHER_API_KEY", 1, 1 },
+    "TOGETHER_API_KEY", 1, OPENAI_LIKE(1, 0, "max_tokens") },
   { "openrouter", MN_WIRE_OPENAI, "https://openrouter.ai/api/v1", NULL,
-    "OPENROUTER_API_KEY", 1, 1 },
+    "OPENROUTER_API_KEY", 1, OPENAI_LIKE(1, 1, "max_tokens") },
   { "groq", MN_WIRE_OPENAI, "https://api.groq.com/openai/v1", NULL,
-    "GROQ_API_KEY", 1, 0 },
+    "GROQ_API_KEY", 1, OPENAI_LIKE(0, 1, "max_tokens") },
   /* DeepSeek serves the same API at / and /v1; /v1 keeps the OpenAI shape */
   { "deepseek", MN_WIRE_OPENAI, "https://api.deepseek.com/v1", NULL,
-    "DEEPSEEK_API_KEY", 1, 0 },
+    "DEEPSEEK_API_KEY", 1, OPENAI_LIKE(0, 1, "max_tokens") },
   { "mistral", MN_WIRE_OPENAI, "https://api.mistral.ai/v1", NULL,
-    "MISTRAL_API_KEY", 1, 1 },
+    "MISTRAL_API_KEY", 1, OPENAI_LIKE(1, 0, "max_tokens") },
   { "openai-compatible", MN_WIRE_OPENAI, "http://127.0.0.1:8080/v1",
-    "OPENAI_COMPATIBLE_BASE_URL", "OPENAI_COMPATIBLE_API_KEY", 0, 1 },
-  { "ollama", MN_WIRE_OLLAMA, "http://127.0.0.1:11434", "OLLAMA_HOST", NULL, 0, 0 },
+    "OPENAI_COMPATIBLE_BASE_URL", "OPENAI_COMPATIBLE_API_KEY", 0,
+    OPENAI_LIKE(1, 1, "max_tokens") },
+  { "ollama", MN_WIRE_OLLAMA, "http://127.0.0.1:11434", "OLLAMA_HOST", NULL, 0,
+    OPENAI_LIKE(0, 0, NULL) },
   { "anthropic", MN_WIRE_ANTHROPIC, "https://api.anthropic.com",
-    "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", 1, 0 },
+    "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", 1, OPENAI_LIKE(0, 0, NULL) },
   { "gemini", MN_WIRE_GEMINI, "https://generativelanguage.googleapis.com", NULL,
-    "GEMINI_API_KEY", 1, 0 },
+    "GEMINI_API_KEY", 1, OPENAI_LIKE(0, 0, NULL) },
 };
 #define N_PROVIDERS (sizeof PROVIDERS / sizeof PROVIDERS[0])
 
 static const mn_provider *const ALL[] = {
   &PROVIDERS[0], &PROVIDERS[1], &PROVIDERS[2], &PROVIDERS[3], &PROVIDERS[4],
   &PROVIDERS[5], &PROVIDERS[6], &PROVIDERS[7], &PROVIDERS[8], &PROVIDERS[9],
-  NULL
+  &PROVIDERS[10], NULL
 };
 
 _Static_assert(sizeof ALL / sizeof ALL[0] == N_PROVIDERS + 1,
@@ -200,6 +213,11 @@ int mn_base_url(const mn_provider *p, const char *given, char **out, char **errm
       what = p->url_env;
     }
   }
+  if(!src && !p->default_url) {
+    *errmsg = mn_xasprintf("%s needs its endpoint: set %s (https://RESOURCE.openai.azure.com) "
+                           "or give the URL", p->name, p->url_env);
+    return MN_EINVAL;
+  }
   if(!src) {
     *out = mn_xstrdup(p->default_url);
     return MN_OK;
@@ -248,7 +266,9 @@ int mn_base_url(const mn_provider *p, const char *given, char **out, char **errm
   while(n > (size_t)scheme_len && url[n - 1] == '/')
     url[--n] = '\0';
   int has_path = strchr(host, '/') != NULL;
-  if(p->wire == MN_WIRE_OPENAI && !has_path) {
+  if(p->azure)
+    strip_suffix(url, "/openai");   /* we add /openai/deployments/... */
+  else if(p->wire == MN_WIRE_OPENAI && !has_path) {
     char *u = mn_xasprintf("%s/v1", url);
     free(url);
     url = u;
@@ -273,6 +293,17 @@ static void put_escaped(mn_buf *b, const char *s)
   }
 }
 
+const char *mn_azure_api_version(void)
+{
+  const char *v = getenv("AZURE_OPENAI_API_VERSION");
+  if(!v || !*v || strlen(v) > 40)
+    return MN_AZURE_API_VERSION;
+  for(const char *c = v; *c; c++)
+    if(!isalnum((unsigned char)*c) && *c != '-')
+      return MN_AZURE_API_VERSION;   /* it goes into the URL as it is */
+  return v;
+}
+
 char *mn_wire_url(const mn_provider *p, const char *model, const char *base,
                   int stream)
 {
@@ -280,7 +311,13 @@ char *mn_wire_url(const mn_provider *p, const char *model, const char *base,
   mn_buf_puts(&b, base);
   switch(p->wire) {
   case MN_WIRE_OPENAI:
-    mn_buf_puts(&b, "/chat/completions");
+    if(p->azure) {
+      mn_buf_puts(&b, "/openai/deployments/");
+      put_escaped(&b, model);
+      mn_buf_printf(&b, "/chat/completions?api-version=%s", mn_azure_api_version());
+    }
+    else
+      mn_buf_puts(&b, "/chat/completions");
     break;
   case MN_WIRE_OLLAMA:
     mn_buf_puts(&b, "/api/chat");

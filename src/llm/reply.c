@@ -13,12 +13,15 @@ void mn_reply_init(mn_reply *r, mn_wire wire, int prefill, size_t max_text)
   r->wire = wire;
   r->prefill = prefill;
   mn_buf_init(&r->text, max_text);
+  mn_buf_init(&r->refusal, 4096);
   mn_reply_reset(r);
 }
 
 void mn_reply_reset(mn_reply *r)
 {
   mn_buf_reset(&r->text);
+  mn_buf_reset(&r->refusal);
+  r->usage_seen = 0;
   free(r->finish);
   free(r->error);
   r->finish = NULL;
@@ -35,6 +38,7 @@ void mn_reply_reset(mn_reply *r)
 void mn_reply_free(mn_reply *r)
 {
   mn_buf_free(&r->text);
+  mn_buf_free(&r->refusal);
   free(r->finish);
   free(r->error);
   r->finish = NULL;
@@ -104,12 +108,24 @@ static int embedded_error(mn_reply *r, json_t *v)
   return 1;
 }
 
+/* The model declined, or the provider's filter stopped the prompt or the
+ * reply: not retried (the same request gets the same answer), and never an
+ * empty answer. `why` is the provider's own word or text. */
+static int refused(mn_reply *r, const char *what, const char *why)
+{
+  char *line = why && *why ? mn_wire_error_text(why, strlen(why)) : NULL;
+  int rc = fail(r, MN_EREFUSED, line ? mn_xasprintf("%s: %s", what, line) : mn_xstrdup(what));
+  free(line);
+  return rc;
+}
+
 /* ---- OpenAI chat completions ---------------------------------------------- */
 
 static void openai_usage(mn_reply *r, json_t *u)
 {
   if(!json_is_object(u))
     return;
+  r->usage_seen = 1;
   r->usage.prompt_tokens = mn_json_path_u64(u, "prompt_tokens");
   r->usage.completion_tokens = mn_json_path_u64(u, "completion_tokens");
   r->usage.cached_prompt_tokens = mn_json_path_u64(u, "prompt_tokens_details.cached_tokens");
@@ -134,6 +150,16 @@ static int openai_content(mn_reply *r, json_t *c)
   return MN_OK;
 }
 
+/* finish_reason "content_filter" (OpenAI, Azure): the reply was cut or
+ * withheld by the provider's filter. */
+static int openai_filtered(mn_reply *r)
+{
+  if(r->finish && !strcmp(r->finish, "content_filter"))
+    return refused(r, "the provider's content filter stopped the reply",
+                   "finish_reason content_filter");
+  return MN_OK;
+}
+
 static int openai_body(mn_reply *r, json_t *v)
 {
   json_t *choice = mn_json_path(v, "choices.0");
@@ -145,12 +171,15 @@ static int openai_body(mn_reply *r, json_t *v)
   json_t *msg = json_object_get(choice, "message");
   if(!json_is_object(msg))
     return fail(r, MN_EPARSE, mn_xstrdup("reply choice has no message"));
+  openai_usage(r, json_object_get(v, "usage"));
+  const char *refusal = mn_json_str(msg, "refusal");
+  if(refusal && *refusal)
+    return refused(r, "the model refused", refusal);
   if(openai_content(r, json_object_get(msg, "content")))
     return r->code;
   set_finish(r, mn_json_str(choice, "finish_reason"));
-  openai_usage(r, json_object_get(v, "usage"));
   r->complete = 1;
-  return MN_OK;
+  return openai_filtered(r);
 }
 
 static int openai_event(mn_reply *r, const char *data, size_t len)
@@ -172,6 +201,11 @@ static int openai_event(mn_reply *r, const char *data, size_t len)
       json_decref(v);
       return r->code;
     }
+    const char *rf = mn_json_path_str(choice, "delta.refusal");
+    if(rf && *rf && mn_buf_puts(&r->refusal, rf) != 0) {
+      json_decref(v);
+      return refused(r, "the model refused", r->refusal.data);
+    }
     const char *fr = mn_json_str(choice, "finish_reason");
     if(fr)
       set_finish(r, fr);
@@ -179,6 +213,8 @@ static int openai_event(mn_reply *r, const char *data, size_t len)
   json_t *u = json_object_get(v, "usage");
   if(json_is_object(u))
     openai_usage(r, u);
+  else   /* Groq without include_usage: the last chunk's x_groq.usage */
+    openai_usage(r, mn_json_path(v, "x_groq.usage"));
   json_decref(v);
   return MN_OK;
 }
@@ -194,7 +230,9 @@ static int ollama_chunk(mn_reply *r, json_t *v)
   if(json_is_true(json_object_get(v, "done"))) {
     const char *why = mn_json_str(v, "done_reason");
     set_finish(r, why ? why : "stop");
-    /* absent when the whole prompt came from Ollama's cache */
+    /* prompt_eval_count is absent when the whole prompt came from
+     * Ollama's cache: then it is 0, and still reported */
+    r->usage_seen = json_object_get(v, "eval_count") != NULL;
     r->usage.prompt_tokens = mn_json_path_u64(v, "prompt_eval_count");
     r->usage.completion_tokens = mn_json_path_u64(v, "eval_count");
     r->complete = 1;
@@ -208,6 +246,7 @@ static void anthropic_usage(mn_reply *r, json_t *u)
 {
   if(!json_is_object(u))
     return;
+  r->usage_seen = 1;
   /* input_tokens excludes cache reads and writes; ours includes them */
   if(json_object_get(u, "input_tokens"))
     r->in_tokens = mn_json_path_u64(u, "input_tokens");
@@ -219,6 +258,18 @@ static void anthropic_usage(mn_reply *r, json_t *u)
     r->usage.completion_tokens = mn_json_path_u64(u, "output_tokens");
   r->usage.prompt_tokens = r->in_tokens + r->cache_read + r->cache_write;
   r->usage.cached_prompt_tokens = r->cache_read;
+}
+
+/* stop_reason "refusal": the model declined (Claude's safety classifier
+ * stops the reply, possibly part way). */
+static int anthropic_stop(mn_reply *r, const char *reason)
+{
+  if(!reason)
+    return MN_OK;
+  if(!strcmp(reason, "refusal"))
+    return refused(r, "the model refused", "stop_reason refusal");
+  set_finish(r, reason);
+  return MN_OK;
 }
 
 static int anthropic_body(mn_reply *r, json_t *v)
@@ -236,8 +287,9 @@ static int anthropic_body(mn_reply *r, json_t *v)
     if(type && strcmp(type, "text") == 0 && add_text(r, mn_json_str(block, "text")))
       return r->code;
   }
-  set_finish(r, mn_json_str(v, "stop_reason"));
   anthropic_usage(r, json_object_get(v, "usage"));
+  if(anthropic_stop(r, mn_json_str(v, "stop_reason")))
+    return r->code;
   r->complete = 1;
   return MN_OK;
 }
@@ -267,10 +319,8 @@ static int anthropic_event(mn_reply *r, const char *event, const char *data, siz
       add_text(r, mn_json_str(d, "text"));
   }
   else if(strcmp(type, "message_delta") == 0) {
-    const char *sr = mn_json_path_str(v, "delta.stop_reason");
-    if(sr)
-      set_finish(r, sr);
     anthropic_usage(r, json_object_get(v, "usage"));
+    anthropic_stop(r, mn_json_path_str(v, "delta.stop_reason"));
   }
   else if(strcmp(type, "message_stop") == 0)
     r->complete = 1;
@@ -281,10 +331,42 @@ static int anthropic_event(mn_reply *r, const char *event, const char *data, siz
 
 /* ---- Gemini generateContent --------------------------------------------------- */
 
+/* Gemini's finish reasons that mean the reply was withheld or cut by a
+ * filter (FinishReason in the API reference). */
+static int gemini_blocked(const char *reason)
+{
+  static const char *const blocked[] = {
+    "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
+    "LANGUAGE", NULL
+  };
+  for(int i = 0; blocked[i]; i++)
+    if(!strcmp(reason, blocked[i]))
+      return 1;
+  return 0;
+}
+
 static int gemini_chunk(mn_reply *r, json_t *v)
 {
   if(embedded_error(r, v))
     return r->code;
+  json_t *u = json_object_get(v, "usageMetadata");
+  if(json_is_object(u)) {
+    /* promptTokenCount includes cachedContentTokenCount; thoughts are
+     * billed as output */
+    r->usage_seen = 1;
+    r->usage.prompt_tokens = mn_json_path_u64(u, "promptTokenCount");
+    r->usage.cached_prompt_tokens = mn_json_path_u64(u, "cachedContentTokenCount");
+    r->usage.completion_tokens = mn_json_path_u64(u, "candidatesTokenCount") +
+                                 mn_json_path_u64(u, "thoughtsTokenCount");
+  }
+  const char *block = mn_json_path_str(v, "promptFeedback.blockReason");
+  if(block) {   /* the prompt itself was refused: no candidates */
+    const char *said = mn_json_path_str(v, "promptFeedback.blockReasonMessage");
+    char *why = mn_xasprintf("blockReason %s%s%s", block, said ? ": " : "", said ? said : "");
+    refused(r, "the provider blocked the prompt", why);
+    free(why);
+    return r->code;
+  }
   json_t *cand = mn_json_path(v, "candidates.0");
   json_t *parts = mn_json_path(cand, "content.parts");
   size_t i;
@@ -296,22 +378,15 @@ static int gemini_chunk(mn_reply *r, json_t *v)
       return r->code;
   }
   const char *fr = mn_json_str(cand, "finishReason");
+  if(fr && gemini_blocked(fr)) {
+    char *why = mn_xasprintf("finishReason %s", fr);
+    refused(r, "the provider blocked the reply", why);
+    free(why);
+    return r->code;
+  }
   if(fr) {
     set_finish(r, fr);
     r->complete = 1;
-  }
-  else if(!cand && mn_json_path_str(v, "promptFeedback.blockReason")) {
-    set_finish(r, "content_filter");   /* the prompt itself was refused */
-    r->complete = 1;
-  }
-  json_t *u = json_object_get(v, "usageMetadata");
-  if(json_is_object(u)) {
-    /* promptTokenCount includes cachedContentTokenCount; thoughts are
-     * billed as output */
-    r->usage.prompt_tokens = mn_json_path_u64(u, "promptTokenCount");
-    r->usage.cached_prompt_tokens = mn_json_path_u64(u, "cachedContentTokenCount");
-    r->usage.completion_tokens = mn_json_path_u64(u, "candidatesTokenCount") +
-                                 mn_json_path_u64(u, "thoughtsTokenCount");
   }
   return MN_OK;
 }
@@ -375,6 +450,10 @@ int mn_reply_stream_event(mn_reply *r, const char *event, const char *data, size
 int mn_reply_stream_end(mn_reply *r)
 {
   if(r->code)
+    return r->code;
+  if(r->refusal.len)
+    return refused(r, "the model refused", r->refusal.data);
+  if(r->wire == MN_WIRE_OPENAI && openai_filtered(r))
     return r->code;
   /* OpenAI: [DONE], or at least a finish_reason (some servers omit [DONE]) */
   if(r->wire == MN_WIRE_OPENAI && r->finish)

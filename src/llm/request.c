@@ -99,20 +99,21 @@ static int openai_fixed_temperature(const char *model)
 static json_t *openai_body(const mn_wire_target *t, const mn_llm_req *req,
                            json_t *schema, int stream)
 {
+  const mn_provider *p = t->prov;
   json_t *b = json_object();
-  json_object_set_new(b, "model", jstr(t->model));
+  if(!p->azure)   /* Azure: the deployment in the URL names the model */
+    json_object_set_new(b, "model", jstr(t->model));
   json_object_set_new(b, "messages", role_content_messages(req));
-  int is_openai = strcmp(t->prov->name, "openai") == 0;
-  if(req->temperature >= 0 && !(is_openai && openai_fixed_temperature(t->model)))
+  int fixed_temperature = (!strcmp(p->name, "openai") || p->azure) &&
+                          openai_fixed_temperature(t->model);
+  if(req->temperature >= 0 && !fixed_temperature)
     json_object_set_new(b, "temperature", json_real(req->temperature));
-  /* api.openai.com wants max_completion_tokens (its reasoning models refuse
-   * max_tokens); the compatible servers know max_tokens. */
   if(req->max_tokens > 0)
-    json_object_set_new(b, is_openai ? "max_completion_tokens" : "max_tokens",
-                        json_integer(req->max_tokens));
+    json_object_set_new(b, p->max_tokens_field, json_integer(req->max_tokens));
   if(stream) {
     json_object_set_new(b, "stream", json_true());
-    json_object_set_new(b, "stream_options", json_pack("{s:b}", "include_usage", 1));
+    if(p->stream_usage)
+      json_object_set_new(b, "stream_options", json_pack("{s:b}", "include_usage", 1));
   }
   if(schema && t->prov->json_schema) {
     json_object_set_new(b, "response_format",
@@ -284,7 +285,8 @@ static char **headers_for(const mn_wire_target *t, int stream)
   case MN_WIRE_OPENAI:
   case MN_WIRE_OLLAMA:
     if(t->key && *t->key)
-      h[n++] = mn_xasprintf("Authorization: Bearer %s", t->key);
+      h[n++] = t->prov->azure ? mn_xasprintf("api-key: %s", t->key)
+                              : mn_xasprintf("Authorization: Bearer %s", t->key);
     break;
   case MN_WIRE_ANTHROPIC:
     if(t->key && *t->key)

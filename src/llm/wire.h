@@ -29,6 +29,12 @@ int mn_spec_parse(const char *spec, const mn_provider **prov_out,
  * http:// or https:// fails with MN_EINVAL and *errmsg. */
 int mn_base_url(const mn_provider *p, const char *given, char **out, char **errmsg);
 
+/* Azure OpenAI's dated API version: $AZURE_OPENAI_API_VERSION when it is a
+ * plain version word, else this (the GA version of the data-plane
+ * inference API). */
+#define MN_AZURE_API_VERSION "2024-10-21"
+const char *mn_azure_api_version(void);
+
 /* Full request URL for base URL `base`. Caller frees. */
 char *mn_wire_url(const mn_provider *p, const char *model, const char *base,
                   int stream);
@@ -71,10 +77,13 @@ typedef struct mn_reply {
   mn_buf text;              /* capped at max_reply_bytes */
   char *finish;             /* normalised finish reason, or NULL */
   mn_usage usage;
+  int usage_seen;           /* the provider reported token counts */
   uint64_t in_tokens, cache_read, cache_write;   /* Anthropic parts */
+  mn_buf refusal;           /* OpenAI message.refusal / delta.refusal text */
   int complete;             /* the end of the reply was seen */
   int code;                 /* MN_OK, or what went wrong (MN_EPARSE,
-                               MN_ELIMIT, MN_EHTTP for an in-stream error) */
+                               MN_ELIMIT, MN_EHTTP for an in-stream error,
+                               MN_EREFUSED for a refusal or a safety block) */
   char *error;              /* one line when code != MN_OK */
 } mn_reply;
 

@@ -325,11 +325,7 @@ double mn_proto_cost_now(const mn_run *run)
 
 void mn_proto_add_usage(mn_run *run, mn_side side, const mn_usage *u)
 {
-  mn_usage *t = &run->usage[side];
-  t->prompt_tokens += u->prompt_tokens;
-  t->completion_tokens += u->completion_tokens;
-  t->cached_prompt_tokens += u->cached_prompt_tokens;
-  t->calls += u->calls;
+  mn_usage_add(&run->usage[side], u);
   mn_event ev = { .type = MN_EVENT_USAGE, .round = run->rounds, .side = side,
                   .usage_local = &run->usage[MN_SIDE_LOCAL],
                   .usage_remote = &run->usage[MN_SIDE_REMOTE],

@@ -129,14 +129,6 @@ static char *compose_task(const mn_chat *c, const char *question)
   return mn_buf_steal(&b, NULL);
 }
 
-static void add_usage(mn_usage *t, const mn_usage *u)
-{
-  t->prompt_tokens += u->prompt_tokens;
-  t->completion_tokens += u->completion_tokens;
-  t->cached_prompt_tokens += u->cached_prompt_tokens;
-  t->calls += u->calls;
-}
-
 int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
 {
   *answer_out = NULL;
@@ -165,8 +157,8 @@ int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
   }
   mn_usage r, l;
   mn_run_usage(run, &r, &l);
-  add_usage(&c->remote, &r);
-  add_usage(&c->local, &l);
+  mn_usage_add(&c->remote, &r);
+  mn_usage_add(&c->local, &l);
   double cost = mn_run_cost_usd(run);
   c->cost = (c->cost < 0 || cost < 0) ? -1 : c->cost + cost;
   if(rc)

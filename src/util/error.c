@@ -18,6 +18,7 @@ const char *mn_strerror(int code)
   case MN_ENOTFOUND: return "not found";
   case MN_EAUTH: return "authentication error";
   case MN_EMODEL: return "unusable model reply";
+  case MN_EREFUSED: return "refused by the model or provider";
   default: return "unknown error";
   }
 }

@@ -26,6 +26,12 @@ json_t *mn_json_loadb(const char *buf, size_t len, char **errmsg)
     buf = fixed;
   }
   json_t *v = json_loadb(buf, len, JSON_ALLOW_NUL, &e);
+  /* An integer beyond int64 (Together's "seed": 10583536942961263000) in a
+   * field nobody reads must not make the whole text unusable: read every
+   * number as a real instead (mn_json_path_u64 and json_number_value take
+   * both). */
+  if(!v && json_error_code(&e) == json_error_numeric_overflow)
+    v = json_loadb(buf, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &e);
   free(fixed);
   if(!v) {
     set_err(errmsg, mn_xasprintf("line %d column %d: %s", e.line, e.column, e.text));

@@ -28,8 +28,8 @@ static mn_prices *load_shipped(void)
 /* The paper's GPT-4o figures: $2.50 in, $10.00 out per 1M tokens. */
 static void paper_figures(void **state)
 {
-  mn_usage a = { 103040, 320, 0, 1 };
-  mn_usage b = { 15990, 1290, 0, 1 };
+  mn_usage a = { 103040, 320, 0, 1, 0 };
+  mn_usage b = { 15990, 1290, 0, 1, 0 };
   double ca = mn_cost_usd(&a, 2.50, 1.25, 10.00);
   double cb = mn_cost_usd(&b, 2.50, 1.25, 10.00);
   assert_true(fabs(ca - 0.261) < 0.0005);
@@ -45,11 +45,11 @@ static void paper_figures(void **state)
 
 static void cached_tokens_billed_at_cached_price(void **state)
 {
-  mn_usage u = { 1000000, 0, 400000, 1 };
+  mn_usage u = { 1000000, 0, 400000, 1, 0 };
   /* 600k at $2.50 + 400k at $1.25 */
   assert_true(fabs(mn_cost_usd(&u, 2.50, 1.25, 10.0) - 2.0) < 1e-9);
   /* more cached than prompt (a provider quirk) never bills negative */
-  mn_usage q = { 10, 0, 50, 1 };
+  mn_usage q = { 10, 0, 50, 1, 0 };
   assert_true(mn_cost_usd(&q, 1.0, 0.5, 1.0) >= 0);
   assert_true(mn_price_cost(NULL, &u) < 0);
 }

@@ -115,7 +115,7 @@ static void spec_parsing(void **state)
   size_t n = 0;
   while(all[n])
     n++;
-  assert_int_equal(n, 10);
+  assert_int_equal(n, 11);
 }
 
 static void expect_url(const char *prov, const char *given, const char *want)
@@ -505,10 +505,18 @@ static void openai_replies(void **state)
   assert_int_equal(mn_reply_parse_body(&r, parts, strlen(parts)), MN_OK);
   assert_string_equal(r.text.data, "ab");
   mn_reply_reset(&r);
+  /* withheld by the content filter, or refused: an error, never "" */
   const char *nul = "{\"choices\":[{\"message\":{\"content\":null},\"finish_reason\":\"content_filter\"}]}";
-  assert_int_equal(mn_reply_parse_body(&r, nul, strlen(nul)), MN_OK);
-  assert_string_equal(mn_buf_str(&r.text), "");
-  assert_string_equal(r.finish, "content_filter");
+  assert_int_equal(mn_reply_parse_body(&r, nul, strlen(nul)), MN_EREFUSED);
+  assert_string_equal(r.error, "the provider's content filter stopped the reply: "
+                               "finish_reason content_filter");
+  mn_reply_reset(&r);
+  const char *refusal = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                        "\"content\":null,\"refusal\":\"I'm sorry,\\nI can't help with that.\"},"
+                        "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}";
+  assert_int_equal(mn_reply_parse_body(&r, refusal, strlen(refusal)), MN_EREFUSED);
+  assert_string_equal(r.error, "the model refused: I'm sorry, I can't help with that.");
+  assert_int_equal(r.usage.prompt_tokens, 9);   /* billed all the same */
   mn_reply_free(&r);
 }
 
@@ -633,8 +641,14 @@ static void gemini_replies(void **state)
   /* a refused prompt: no candidates, blockReason */
   mn_reply_reset(&r);
   const char *blocked = "{\"promptFeedback\":{\"blockReason\":\"SAFETY\"},\"usageMetadata\":{\"promptTokenCount\":5}}";
-  assert_int_equal(mn_reply_parse_body(&r, blocked, strlen(blocked)), MN_OK);
-  assert_string_equal(r.finish, "content_filter");
+  assert_int_equal(mn_reply_parse_body(&r, blocked, strlen(blocked)), MN_EREFUSED);
+  assert_string_equal(r.error, "the provider blocked the prompt: blockReason SAFETY");
+  mn_reply_reset(&r);
+  const char *safety = "{\"candidates\":[{\"finishReason\":\"SAFETY\",\"index\":0,"
+                       "\"safetyRatings\":[{\"category\":\"HARM_CATEGORY_DANGEROUS_CONTENT\","
+                       "\"probability\":\"HIGH\"}]}],\"usageMetadata\":{\"promptTokenCount\":5}}";
+  assert_int_equal(mn_reply_parse_body(&r, safety, strlen(safety)), MN_EREFUSED);
+  assert_string_equal(r.error, "the provider blocked the reply: finishReason SAFETY");
   mn_reply_reset(&r);
   assert_int_equal(mn_reply_parse_body(&r, "{}", 2), MN_EPARSE);
   mn_reply_free(&r);
