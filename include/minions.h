@@ -207,7 +207,9 @@ typedef enum mn_event_type {
   MN_EVENT_JOBS_PROGRESS,  /* jobs_done of jobs_total (MinionS execute step) */
   MN_EVENT_RETRY,          /* side, text: why a request or reply is retried */
   MN_EVENT_FINAL_ANSWER,   /* text: the answer */
-  MN_EVENT_ERROR           /* code, text: what failed */
+  MN_EVENT_ERROR,          /* code, text: what failed */
+  MN_EVENT_WARNING         /* side, text: a reply that is usable but suspect
+                              (cut at the token limit) */
 } mn_event_type;
 
 typedef struct mn_event {

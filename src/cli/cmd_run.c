@@ -58,7 +58,7 @@ static const char run_help[] =
 "                        ./minions_logs)\n"
 "  --prices FILE         price table (JSON, dollars per 1M tokens) instead of\n"
 "                        the built-in one\n"
-"  --quiet               no progress on stderr\n"
+"  --quiet               no progress or warnings on stderr\n"
 "  --verbose             show whole messages on stderr\n"
 "\n"
 "Tuning:\n"
@@ -106,8 +106,9 @@ static void on_signal(int sig)
 }
 
 typedef struct progress {
-  int enabled;
+  int enabled;              /* trace on stderr (a terminal, or --verbose) */
   int verbose;
+  int quiet;                /* not even warnings */
 } progress;
 
 static void show_message(const mn_event *ev, int verbose)
@@ -126,6 +127,8 @@ static void show_message(const mn_event *ev, int verbose)
 static void on_event(const mn_event *ev, void *ud)
 {
   const progress *p = ud;
+  if(ev->type == MN_EVENT_WARNING && !p->quiet)
+    fprintf(stderr, "minions: warning: %s\n", ev->text ? ev->text : "");
   if(!p->enabled)
     return;
   switch(ev->type) {
@@ -313,6 +316,26 @@ static int parse(run_cli *c, int argc, char **argv)
   return 0;
 }
 
+/* " (usage not reported for N of M calls)" when a provider sent none for
+ * some calls: their tokens are unknown, so the sums are lower bounds */
+static const char *unreported(const mn_usage *u, char *buf, size_t size)
+{
+  if(!u->unreported_calls)
+    return "";
+  snprintf(buf, size, " (usage not reported for %llu of %llu calls)",
+           (unsigned long long)u->unreported_calls, (unsigned long long)u->calls);
+  return buf;
+}
+
+static json_t *usage_json(const mn_usage *u)
+{
+  return json_pack("{s:I,s:I,s:I,s:I,s:I}", "prompt_tokens", (json_int_t)u->prompt_tokens,
+                   "completion_tokens", (json_int_t)u->completion_tokens,
+                   "cached_prompt_tokens", (json_int_t)u->cached_prompt_tokens,
+                   "calls", (json_int_t)u->calls,
+                   "unreported_calls", (json_int_t)u->unreported_calls);
+}
+
 static void print_json(const mn_run *run, int rc)
 {
   mn_usage remote, local;
@@ -326,15 +349,8 @@ static void print_json(const mn_run *run, int rc)
   json_object_set_new(o, "answer", answer ? json_string(answer) : json_null());
   json_object_set_new(o, "protocol", json_string(mn_run_protocol(run)));
   json_object_set_new(o, "rounds", json_integer(mn_run_rounds(run)));
-  json_object_set_new(o, "usage", json_pack("{s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I}}",
-    "remote", "prompt_tokens", (json_int_t)remote.prompt_tokens,
-    "completion_tokens", (json_int_t)remote.completion_tokens,
-    "cached_prompt_tokens", (json_int_t)remote.cached_prompt_tokens,
-    "calls", (json_int_t)remote.calls,
-    "local", "prompt_tokens", (json_int_t)local.prompt_tokens,
-    "completion_tokens", (json_int_t)local.completion_tokens,
-    "cached_prompt_tokens", (json_int_t)local.cached_prompt_tokens,
-    "calls", (json_int_t)local.calls));
+  json_object_set_new(o, "usage", json_pack("{s:o,s:o}", "remote", usage_json(&remote),
+                                             "local", usage_json(&local)));
   json_object_set_new(o, "cost_usd", cost >= 0 ? json_real(cost) : json_null());
   json_object_set_new(o, "timing", json_pack("{s:f,s:f,s:f,s:f}",
     "local_call_time", t.local_call_time, "remote_call_time", t.remote_call_time,
@@ -362,12 +378,14 @@ static void print_text(const mn_run *run)
   else
     snprintf(costbuf, sizeof costbuf, "cost unknown");
   printf("%s\n\n", mn_run_answer(run));
-  printf("[%s] remote %llu in + %llu out tokens (%s) | local %llu in + %llu out tokens | "
+  char ur[96], ul[96];
+  printf("[%s] remote %llu in + %llu out tokens (%s)%s | local %llu in + %llu out tokens%s | "
          "%.2f s (remote %.2f s, local %.2f s)%s%s\n",
          mn_run_protocol(run),
          (unsigned long long)remote.prompt_tokens, (unsigned long long)remote.completion_tokens,
-         costbuf,
+         costbuf, unreported(&remote, ur, sizeof ur),
          (unsigned long long)local.prompt_tokens, (unsigned long long)local.completion_tokens,
+         unreported(&local, ul, sizeof ul),
          t.total_time, t.remote_call_time, t.local_call_time,
          mn_run_log_file(run) ? " | log " : "",
          mn_run_log_file(run) ? mn_run_log_file(run) : "");
@@ -420,7 +438,7 @@ int cmd_chat(int argc, char **argv)
     }
     return rc;
   }
-  progress prog = { !c.quiet && (isatty(2) || c.verbose), c.verbose };
+  progress prog = { !c.quiet && (isatty(2) || c.verbose), c.verbose, c.quiet };
   c.o.on_event = on_event;
   c.o.event_userdata = &prog;
   mn_chat *chat = NULL;
@@ -489,7 +507,7 @@ int cmd_run(int argc, char **argv)
     }
     return rc;
   }
-  progress prog = { !c.quiet && isatty(2), c.verbose };
+  progress prog = { !c.quiet && isatty(2), c.verbose, c.quiet };
   if(c.verbose && !c.quiet)
     prog.enabled = 1;
   c.o.on_event = on_event;

@@ -351,6 +351,14 @@ int mn_proto_chat(mn_run *run, mn_side side, const char *label,
                        side == MN_SIDE_LOCAL ? run->opts.local_spec : run->opts.remote_spec,
                        out->error ? out->error : mn_strerror(rc));
   mn_proto_message(run, side, 0, label, out->text);
+  if(out->finish_reason && !strcmp(out->finish_reason, "length")) {
+    char *why = mn_xasprintf("the %s reply (%s) was cut at the token limit of %d; raise "
+                             "--%s-max-tokens", who, label, req->max_tokens, who);
+    mn_event ev = { .type = MN_EVENT_WARNING, .round = run->rounds, .side = side,
+                    .text = why };
+    mn_proto_emit(run, &ev);
+    free(why);
+  }
   return MN_OK;
 }
 

@@ -79,13 +79,14 @@ void mn_runlog_set(mn_runlog *log, const char *key, json_t *value)
 
 json_t *mn_usage_json(const mn_usage *u)
 {
-  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                    "prompt_tokens", (json_int_t)u->prompt_tokens,
                    "completion_tokens", (json_int_t)u->completion_tokens,
                    "total_tokens", (json_int_t)(u->prompt_tokens + u->completion_tokens),
                    "cached_prompt_tokens", (json_int_t)u->cached_prompt_tokens,
                    "seen_prompt_tokens", (json_int_t)(u->prompt_tokens - u->cached_prompt_tokens),
-                   "calls", (json_int_t)u->calls);
+                   "calls", (json_int_t)u->calls,
+                   "unreported_calls", (json_int_t)u->unreported_calls);
 }
 
 json_t *mn_timing_json(const mn_timing *t)

@@ -183,6 +183,8 @@ typedef struct mn_fk_answer {
   double delay_s;      /* extra service time */
   int rule;            /* index of the rule used, -1 for the brain */
   int ignore_stream;   /* answer with one JSON body even if a stream was asked */
+  const char *raw_body, *raw_ctype;   /* send these bytes as they are (the rule's) */
+  int raw_status;
 } mn_fk_answer;
 
 typedef struct mn_fk_rules mn_fk_rules;

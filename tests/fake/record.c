@@ -10,6 +10,7 @@
 static int secret_header(const char *name)
 {
   return strcmp(name, "authorization") == 0 || strcmp(name, "x-api-key") == 0 ||
+         strcmp(name, "api-key") == 0 ||
          strcmp(name, "x-goog-api-key") == 0 ||
          strcmp(name, "proxy-authorization") == 0;
 }

@@ -937,7 +937,15 @@ void mn_fk_render_chat(mn_fk_plan *plan, const mn_fk_req *req,
 
   mn_fk_buf extra = { 0 };
   extra_headers(&x, &extra);
-  if(ans->fault == MN_FK_F_STATUS || ans->fault == MN_FK_F_RESET)
+  if(ans->raw_body) {   /* a recorded or documented reply, byte for byte */
+    mn_fk_buf b = { 0 };
+    size_t n = strlen(ans->raw_body);
+    put_head(&b, req, ans->raw_status, ans->raw_ctype, NULL, (long long)n);
+    mn_fk_buf_add(&b, ans->raw_body, n);
+    plan->status = ans->raw_status;
+    step_buf(plan, e, &b, MN_FK_RELEASE | MN_FK_DONE);
+  }
+  else if(ans->fault == MN_FK_F_STATUS || ans->fault == MN_FK_F_RESET)
     plan_failure(plan, req, chat->route, ans, e, &extra, x.model);
   else if(ans->fault == MN_FK_F_HUGE)
     plan_huge(plan, &x, e, extra.data);

@@ -133,9 +133,11 @@ static json_t *get2(const json_t *o, const char *camel, const char *snake)
 /* Fill chat from an OpenAI-style request; NULL or an error message. */
 static const char *parse_openai(const json_t *b, mn_fk_chat *ch, texts *t)
 {
-  if(!json_is_string(json_object_get(b, "model")))
-    return "you must provide a model parameter";
-  ch->model = json_string_value(json_object_get(b, "model"));
+  if(!ch->model) {   /* set already: Azure's deployment from the path */
+    if(!json_is_string(json_object_get(b, "model")))
+      return "you must provide a model parameter";
+    ch->model = json_string_value(json_object_get(b, "model"));
+  }
   const json_t *msgs = json_object_get(b, "messages");
   if(!msgs)
     return "Missing required parameter: 'messages'.";
@@ -368,6 +370,11 @@ static const char *auth_check(const mn_fk_server *s, const mn_fk_req *req,
   }
   if(!openai_style)
     return NULL;
+  if(strncmp(req->path, "/openai/deployments/", 20) == 0) {
+    const char *k = mn_fk_req_header(req, "api-key");
+    return k && strcmp(k, key) == 0 ? NULL
+           : "Access denied due to invalid subscription key or wrong API endpoint.";
+  }
   const char *a = mn_fk_req_header(req, "authorization");
   if(!a)
     return "You didn't provide an API key (Authorization: Bearer KEY).";
@@ -422,6 +429,8 @@ static void handle_chat(mn_fk_server *s, const mn_fk_req *req,
   mn_fk_chat ch;
   memset(&ch, 0, sizeof ch);
   ch.route = route;
+  if(route == MN_FK_OPENAI)
+    ch.model = model;   /* Azure's deployment, or NULL */
   texts t = { NULL, 0, 0, -1 };
   switch(route) {
   case MN_FK_OPENAI: why = parse_openai(b, &ch, &t); break;
@@ -688,6 +697,27 @@ void mn_fk_handle(mn_fk_server *s, const mn_fk_req *req, mn_fk_plan *plan)
 
   char *model = NULL;
   const char *method = NULL;
+  const char *dep = strncmp(p, "/openai/deployments/", 20) == 0 ? p + 20 : NULL;
+  const char *dep_end = dep ? strchr(dep, '/') : NULL;
+  if(dep_end && dep_end > dep && strcmp(dep_end, "/chat/completions") == 0) {
+    /* Azure OpenAI: POST /openai/deployments/{deployment}/chat/completions?api-version=V */
+    char *version = mn_fk_query_param(req->query, "api-version");
+    model = mn_fk_xstrndup(dep, (size_t)(dep_end - dep));
+    if(!post) {
+      mn_fk_record_start(s, plan, req, "openai", NULL);
+      mn_fk_render_error(plan, req, MN_FK_OPENAI, 405, "Method not allowed; use POST.");
+    }
+    else if(!version || !*version) {
+      mn_fk_record_start(s, plan, req, "openai", NULL);
+      mn_fk_render_error(plan, req, MN_FK_OPENAI, 404,
+                         "Resource not found (api-version query parameter missing)");
+    }
+    else
+      handle_chat(s, req, plan, MN_FK_OPENAI, model, 0);
+    free(version);
+    free(model);
+    return;
+  }
   if(gemini_path(p, &model, &method)) {
     int gen = strcmp(method, "generateContent") == 0;
     int sgen = strcmp(method, "streamGenerateContent") == 0;

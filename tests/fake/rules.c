@@ -38,6 +38,8 @@ typedef struct rule {
   int length;
   int ignore_stream;
   long u_prompt, u_completion, u_cached;   /* -1: computed */
+  char *raw_body, *raw_ctype;   /* "raw": these exact bytes, or NULL */
+  int raw_status;
 } rule;
 
 typedef struct rulelist {
@@ -73,6 +75,8 @@ static void rule_free(rule *r)
   strlist_free(&r->not_contains);
   strlist_free(&r->replies);
   free(r->model);
+  free(r->raw_body);
+  free(r->raw_ctype);
 }
 
 static void rulelist_free(rulelist *l)
@@ -276,6 +280,24 @@ static char *parse_rule(const json_t *j, rule *r)
     }
     else if(strcmp(k, "replies") == 0)
       bad = !json_is_array(v) || r->replies.n || get_strlist(v, &r->replies);
+    else if(strcmp(k, "raw") == 0) {
+      const char *body = json_string_value(json_object_get(v, "body"));
+      json_t *st = json_object_get(v, "status");
+      const char *ct = json_string_value(json_object_get(v, "content_type"));
+      const char *rk;
+      json_t *rv;
+      bad = !json_is_object(v) || !body || (st && (!json_is_integer(st) ||
+            json_integer_value(st) < 100 || json_integer_value(st) > 599)) ||
+            (json_object_get(v, "content_type") && !ct);
+      if(!bad)
+        json_object_foreach(v, rk, rv)
+          bad |= strcmp(rk, "body") && strcmp(rk, "status") && strcmp(rk, "content_type");
+      if(!bad) {
+        r->raw_body = mn_fk_xstrdup(body);
+        r->raw_ctype = mn_fk_xstrdup(ct ? ct : "application/json");
+        r->raw_status = st ? (int)json_integer_value(st) : 200;
+      }
+    }
     else if(strcmp(k, "ignore_stream") == 0) {
       bad = !json_is_boolean(v);
       r->ignore_stream = json_is_true(v);
@@ -726,6 +748,9 @@ void mn_fk_rules_answer(mn_fk_rules *r, const mn_fk_chat *c, mn_fk_answer *out)
     out->delay_s = hit->delay_s;
     out->length = hit->length;
     out->ignore_stream = hit->ignore_stream;
+    out->raw_body = hit->raw_body;
+    out->raw_ctype = hit->raw_ctype;
+    out->raw_status = hit->raw_status;
   }
   if(!out->text)
     out->text = c->route == MN_FK_EMBED ? mn_fk_xstrdup("") : brain(c, x, &f);
