@@ -107,4 +107,19 @@ check "plan mode with --retrieval bm25 answers" answered plan_bm25
 check "plan mode with --retrieval bm25 reads only the k best chunks" \
   jq -e '[.conversation[] | select(.job_manifests) | .job_manifests | length] == [3]' "$T/cwd_plan_bm25/run.json"
 
+# A local model that refuses every job (OpenAI's refusal shape): the jobs
+# count as failed, not as abstentions, and the run says why
+curl -s -X POST "$LOCAL_URL/_fake/reset" >/dev/null
+jq -n '[{"raw": {"body": ({"id": "chatcmpl-r", "object": "chat.completion", "created": 1, "model": "fake",
+  "choices": [{"index": 0, "message": {"role": "assistant", "content": null,
+  "refusal": "I cannot help with that."}, "finish_reason": "stop"}],
+  "usage": {"prompt_tokens": 50, "completion_tokens": 6, "total_tokens": 56}} | tojson)}}]' |
+  curl -s -X POST --data-binary @- "$LOCAL_URL/_fake/rules" >/dev/null
+minions refused --local openai-compatible:fake --local-url "$LOCAL_URL" --max-rounds 1
+check "a refused local job counts as failed, not abstained (exit 1, one line naming the refusal)" \
+  bash -c "[ \$(cat '$T/refused.rc') = 1 ] && [ \$(wc -l <'$T/refused.err') = 1 ] &&
+           grep -q 'every one of the .* local jobs failed; first error: openai-compatible: the model refused: I cannot help with that.' '$T/refused.err' &&
+           jq -e '[.conversation[] | select(.job_outputs) | .job_outputs[].status] | unique == [\"failed\"]' '$T/cwd_refused/run.json'"
+curl -s -X POST "$LOCAL_URL/_fake/reset" >/dev/null
+
 finish

@@ -90,6 +90,16 @@ check "embedding retrieval keeps 2 chunks for the task" \
 check "embedding requests went to /v1/embeddings" \
   bash -c "tail -n +$((L0 + 1)) '$LOCAL_REC' | jq -se 'map(select(.path == \"/v1/embeddings\")) | length >= 1'"
 
+# Ollama's embeddings on the same spec and URL code as its chat: OLLAMA_HOST
+# given as HOST:PORT (no scheme), no --local-url
+L0=$(wc -l <"$LOCAL_REC")
+OLLAMA_HOST=${LOCAL_URL#http://} run_minions embed_ollama --context "$T/note.txt" --local ollama:fake \
+  --retrieval embedding --embed-model ollama:fake --retrieval-k 2 --max-rounds 1
+check "OLLAMA_HOST=HOST:PORT serves embedding retrieval as it serves chat" answered embed_ollama
+check "the embeddings went to OLLAMA_HOST's /api/embed, the jobs to its /api/chat" \
+  bash -c "tail -n +$((L0 + 1)) '$LOCAL_REC' | jq -se '(map(select(.path == \"/api/embed\")) | length >= 1) and
+                                                   (map(select(.path == \"/api/chat\")) | length >= 1)'"
+
 timeout 20 "$MN_BIN" run --protocol minions --retrieval embedding --context "$DOC" --task x \
   --remote openai-compatible:fake --local openai-compatible:fake >/dev/null 2>"$T/noembed.err"; rc=$?
 check "--retrieval embedding without --embed-model: exit 2, one line" \

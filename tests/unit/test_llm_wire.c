@@ -213,6 +213,34 @@ static void request_urls(void **state)
   u = mn_wire_url(mn_provider_find("gemini"), "models/gemini 2?", "https://g", 1);
   assert_string_equal(u, "https://g/v1beta/models/gemini%202%3F:streamGenerateContent?alt=sse");
   free(u);
+
+  /* Azure: the deployment in the path, the dated API version in the query */
+  const mn_provider *az = mn_provider_find("azure");
+  unsetenv("AZURE_OPENAI_API_VERSION");
+  u = mn_wire_url(az, "my gpt", "https://res.openai.azure.com", 1);
+  assert_string_equal(u, "https://res.openai.azure.com/openai/deployments/my%20gpt/chat/completions"
+                         "?api-version=2024-10-21");
+  free(u);
+  setenv("AZURE_OPENAI_API_VERSION", "2025-04-01-preview", 1);
+  u = mn_wire_url(az, "d", "https://r", 0);
+  assert_string_equal(u, "https://r/openai/deployments/d/chat/completions?api-version=2025-04-01-preview");
+  free(u);
+  setenv("AZURE_OPENAI_API_VERSION", "x&key=1", 1);   /* not a version word: the default */
+  u = mn_wire_url(az, "d", "https://r", 0);
+  assert_string_equal(u, "https://r/openai/deployments/d/chat/completions?api-version=2024-10-21");
+  free(u);
+  unsetenv("AZURE_OPENAI_API_VERSION");
+  char *base = NULL, *err = NULL;
+  unsetenv("AZURE_OPENAI_ENDPOINT");
+  assert_int_equal(mn_base_url(az, NULL, &base, &err), MN_EINVAL);
+  assert_string_equal(err, "azure needs its endpoint: set AZURE_OPENAI_ENDPOINT "
+                           "(https://RESOURCE.openai.azure.com) or give the URL");
+  free(err);
+  setenv("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com/openai/", 1);
+  assert_int_equal(mn_base_url(az, NULL, &base, &err), MN_OK);
+  assert_string_equal(base, "https://res.openai.azure.com");
+  free(base);
+  unsetenv("AZURE_OPENAI_ENDPOINT");
 }
 
 /* ---- request bodies ------------------------------------------------------- */
