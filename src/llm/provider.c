@@ -368,6 +368,20 @@ static char *one_line(const char *s, size_t len)
   return mn_buf_steal(&b, NULL);
 }
 
+/* needle (lower case) in the n bytes at s, ASCII case ignored; NULL if none */
+static const char *find_ci(const char *s, size_t n, const char *needle)
+{
+  size_t m = strlen(needle);
+  for(size_t i = 0; i + m <= n; i++) {
+    size_t k = 0;
+    while(k < m && tolower((unsigned char)s[i + k]) == needle[k])
+      k++;
+    if(k == m)
+      return s + i;
+  }
+  return NULL;
+}
+
 char *mn_wire_error_text(const char *body, size_t len)
 {
   if(!body || !len)
@@ -385,7 +399,12 @@ char *mn_wire_error_text(const char *body, size_t len)
         msg = NULL;
     }
   }
-  char *out = msg ? one_line(msg, strlen(msg)) : one_line(body, len);
+  /* a proxy's HTML page (nginx, Cloudflare): its title says it */
+  const char *title = !v ? find_ci(body, len, "<title>") : NULL;
+  const char *title_end = title ? find_ci(title, len - (size_t)(title - body), "</title>") : NULL;
+  char *out = msg ? one_line(msg, strlen(msg))
+            : title_end ? one_line(title + 7, (size_t)(title_end - title - 7))
+            : one_line(body, len);
   json_decref(v);
   if(!*out) {
     free(out);
