@@ -261,7 +261,7 @@ typedef enum mn_retrieval {
 MN_EXTERN const char *mn_retrieval_name(mn_retrieval r);
 MN_EXTERN int mn_retrieval_parse(const char *name);
 
-#define MN_RUN_OPTS_VERSION 1
+#define MN_RUN_OPTS_VERSION 2
 
 typedef struct mn_run_opts {
   unsigned int version;      /* MN_RUN_OPTS_VERSION */
@@ -275,7 +275,8 @@ typedef struct mn_run_opts {
   const char *task;
   const char *doc_metadata;  /* short description of the documents, or NULL */
   const char *log_path;      /* run-log file; NULL: a new file in log_dir */
-  const char *log_dir;       /* NULL: $MINIONS_LOG_DIR, else ./minions_logs */
+  const char *log_dir;       /* NULL: $MINIONS_LOG_DIR, else $XDG_STATE_HOME/minions/logs,
+                                else ~/.local/state/minions/logs (made 0700) */
   const char *prices_path;   /* price table (JSON); NULL: the shipped one */
   int max_rounds;            /* Minion/MinionS rounds; default 3 */
   int stream;                /* 1: stream replies (SSE/NDJSON); 0 (default):
@@ -307,6 +308,10 @@ typedef struct mn_run_opts {
 
   mn_event_cb on_event;      /* optional */
   void *event_userdata;
+
+  /* version 2 */
+  int num_ctx;               /* Ollama context window of the local model; 0:
+                                sized from the prompts */
 } mn_run_opts;
 
 /* C99 designated initialisers: fields not named are 0/NULL. */

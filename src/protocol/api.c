@@ -2,6 +2,7 @@
 #include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,9 +140,18 @@ void mn_proto_set_task(mn_run *run, const char *task)
   run->opts.task = own(run, task);
 }
 
+void mn_proto_opts_read(mn_run_opts *dst, const mn_run_opts *src)
+{
+  mn_run_opts defaults = MN_RUN_OPTS_INIT;
+  *dst = defaults;
+  /* a caller built against version 1 has a struct that ends before num_ctx */
+  memcpy(dst, src, src->version >= 2 ? sizeof *src : offsetof(mn_run_opts, num_ctx));
+  dst->version = MN_RUN_OPTS_VERSION;
+}
+
 static void copy_opts(mn_run *run, const mn_run_opts *o)
 {
-  run->opts = *o;
+  mn_proto_opts_read(&run->opts, o);
   mn_run_opts *c = &run->opts;
   c->local_spec = own(run, o->local_spec);
   c->remote_spec = own(run, o->remote_spec);
@@ -178,6 +188,8 @@ static int check_opts(mn_run *run, const protocol_def *p)
   if(o->local_temperature < 0 || o->local_temperature > 2 ||
      o->remote_temperature < 0 || o->remote_temperature > 2)
     return mn_proto_fail(run, MN_EINVAL, "temperatures must be between 0 and 2");
+  if(o->num_ctx < 0 || o->num_ctx > 10000000)
+    return mn_proto_fail(run, MN_EINVAL, "num_ctx %d is out of range", o->num_ctx);
   if(o->local_max_tokens < 1 || o->remote_max_tokens < 1)
     return mn_proto_fail(run, MN_EINVAL, "max tokens must be positive");
   if(o->connect_timeout_ms < 1 || o->request_timeout_ms < 1 || o->idle_timeout_ms < 1)
@@ -388,6 +400,23 @@ static void finish_timing(mn_run *run)
     t->overhead_time = 0;
 }
 
+char *mn_proto_log_dir(const mn_run_opts *o)
+{
+  const char *dir = o->log_dir;
+  if(!dir || !*dir)
+    dir = getenv("MINIONS_LOG_DIR");
+  if(dir && *dir)
+    return mn_xstrdup(dir);
+  /* XDG: run logs are state, kept across runs but not configuration */
+  const char *state = getenv("XDG_STATE_HOME");
+  if(state && state[0] == '/')
+    return mn_xasprintf("%s/minions/logs", state);
+  const char *home = getenv("HOME");
+  if(home && *home)
+    return mn_xasprintf("%s/.local/state/minions/logs", home);
+  return mn_xstrdup("minions_logs");
+}
+
 static void write_log(mn_run *run, int rc)
 {
   mn_runlog_finish(run->log, run->answer, run->rounds, &run->usage[MN_SIDE_REMOTE],
@@ -397,12 +426,9 @@ static void write_log(mn_run *run, int rc)
   if(run->opts.log_path) {
     path = mn_xstrdup(run->opts.log_path);
   } else {
-    const char *dir = run->opts.log_dir;
-    if(!dir)
-      dir = getenv("MINIONS_LOG_DIR");
-    if(!dir || !*dir)
-      dir = "minions_logs";
+    char *dir = mn_proto_log_dir(&run->opts);
     path = mn_runlog_default_path(dir, mn_protocol_name(run->opts.protocol));
+    free(dir);
   }
   char *err = NULL;
   if(mn_runlog_write(run->log, path, &err) == MN_OK) {
@@ -413,6 +439,19 @@ static void write_log(mn_run *run, int rc)
     mn_proto_emit(run, &ev);
     free(err);
   }
+}
+
+/* Something other than white space in some document. */
+static int docs_have_text(const mn_docs *docs)
+{
+  for(size_t i = 0; i < mn_docs_count(docs); i++) {
+    size_t len;
+    const char *t = mn_docs_text(docs, i, &len);
+    for(size_t k = 0; k < len; k++)
+      if(!strchr(" \t\r\n\f\v", t[k]))
+        return 1;
+  }
+  return 0;
 }
 
 int mn_run_execute(mn_run *run, const mn_docs *docs)
@@ -426,6 +465,10 @@ int mn_run_execute(mn_run *run, const mn_docs *docs)
     return mn_proto_fail(run, MN_EINVAL, "a run handle executes once");
   if(mn_docs_count(docs) == 0)
     return mn_proto_fail(run, MN_EINVAL, "no documents given");
+  if(!docs_have_text(docs))   /* before any paid call */
+    return mn_proto_fail(run, MN_EINVAL, "the documents hold no text to read (%s%s%s)",
+                         mn_docs_name(docs, 0), mn_docs_count(docs) > 1 ? ", ..." : "",
+                         mn_docs_count(docs) > 1 ? ": all empty or blank" : ": empty or blank");
 
   run->t_start = mn_now();
   run->log = mn_runlog_new(p->name, run->opts.task, run->opts.doc_metadata,

@@ -41,6 +41,7 @@ static int run_baseline(mn_run *run, const mn_docs *docs, mn_side side)
   mn_llm_req req = { .msgs = msgs, .n_msgs = 2 };
   req.temperature = side == MN_SIDE_LOCAL ? o->local_temperature : o->remote_temperature;
   req.max_tokens = side == MN_SIDE_LOCAL ? o->local_max_tokens : o->remote_max_tokens;
+  req.num_ctx = side == MN_SIDE_LOCAL ? o->num_ctx : 0;
 
   run->rounds = 1;
   mn_event ev = { .type = MN_EVENT_ROUND_STARTED, .round = 1 };

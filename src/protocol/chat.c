@@ -52,7 +52,11 @@ int mn_chat_new(mn_chat **out, const mn_run_opts *opts, const mn_docs *docs)
   c->docs = docs;
   c->history_limit = DEFAULT_HISTORY_LIMIT;
   /* checks the options and keys now, not at the first question */
-  mn_run_opts o = *opts;
+  if(opts->version < 1 || opts->version > MN_RUN_OPTS_VERSION)
+    return chat_fail(c, MN_EINVAL, "mn_run_opts version is not one this library knows; "
+                     "start from MN_RUN_OPTS_INIT");
+  mn_run_opts o;
+  mn_proto_opts_read(&o, opts);
   o.task = "-";
   int rc = mn_run_new(&c->settings, &o);
   if(rc) {

@@ -83,7 +83,8 @@ int mn_proto_conv_chat(mn_run *run, mn_side side, const char *label, mn_conv *co
   int local = side == MN_SIDE_LOCAL;
   mn_llm_req req = { .msgs = conv->msgs, .n_msgs = conv->n,
                       .temperature = local ? o->local_temperature : o->remote_temperature,
-                      .max_tokens = local ? o->local_max_tokens : o->remote_max_tokens };
+                      .max_tokens = local ? o->local_max_tokens : o->remote_max_tokens,
+                      .num_ctx = local ? o->num_ctx : 0 };
   mn_llm_result res = { 0 };
   int rc = mn_proto_chat(run, side, label, &req, &res);
   mn_runlog_turn(run->log, local ? "local" : "remote", conv->msgs[conv->n - 1].content, res.text);

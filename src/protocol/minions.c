@@ -194,15 +194,21 @@ static int decompose_code(mn_run *run, const mn_docs *docs, round_state *st, mn_
     mn_event ev = { .type = MN_EVENT_RETRY, .round = run->rounds, .side = MN_SIDE_REMOTE,
                     .text = err };
     mn_proto_emit(run, &ev);
-    mn_proto_fail(run, MN_ESANDBOX, "the remote's program failed %d time%s; last error: %s",
-                attempt, attempt == 1 ? "" : "s", err ? err : "unknown");
+    int job_cap = rc == MN_ELIMIT && err && strstr(err, "jobs, more than the limit");
+    if(job_cap)
+      mn_proto_fail(run, MN_ELIMIT, "the remote's program made more jobs than --max-jobs allows "
+                    "(%d) %d time%s; last: %s. Raise --max-jobs, or keep the best chunks with "
+                    "--retrieval bm25", o->max_jobs, attempt, attempt == 1 ? "" : "s", err);
+    else
+      mn_proto_fail(run, MN_ESANDBOX, "the remote's program failed %d time%s; last error: %s",
+                    attempt, attempt == 1 ? "" : "s", err ? err : "unknown");
     mn_conv_take(&conv, "assistant", res.text);
     res.text = NULL;
     mn_conv_take(&conv, "user", mn_xasprintf(MN_PROMPT_MINIONS_CODE_RETRY, err ? err : "unknown error"));
     free(err);
     free(code);
     mn_llm_result_free(&res);
-    rc = MN_ESANDBOX;
+    rc = job_cap ? MN_ELIMIT : MN_ESANDBOX;
   }
   free(prevj);
   free(texts);
@@ -429,6 +435,7 @@ static const mn_llm_req *job_request(void *ud, size_t i, int attempt)
   ex->req = (mn_llm_req){ .msgs = ex->msgs, .n_msgs = 2,
                           .temperature = run->opts.local_temperature,
                           .max_tokens = run->opts.local_max_tokens,
+                          .num_ctx = run->opts.num_ctx,
                           .json_schema = MN_SCHEMA_MINIONS_JOB_OUTPUT,
                           .schema_name = "job_output", .json_object = 1 };
   return &ex->req;
@@ -588,6 +595,14 @@ static int aggregate(mn_run *run, const mn_docs *docs, round_state *st, mn_job_l
 int mn_proto_run_minions(mn_run *run, const mn_docs *docs)
 {
   const mn_run_opts *o = &run->opts;
+  size_t files_packed = 0;
+  mn_docs *packed = mn_proto_pack_docs(docs, (size_t)o->chunk_chars, &files_packed);
+  if(packed) {
+    mn_runlog_set(run->log, "packed_documents",
+                  json_pack("{s:I,s:I}", "files", (json_int_t)files_packed,
+                            "documents", (json_int_t)mn_docs_count(packed)));
+    docs = packed;
+  }
   round_state st = { 0 };
   int rc = ask_advice(run, &st);
   int done = 0;
@@ -624,5 +639,6 @@ int mn_proto_run_minions(mn_run *run, const mn_docs *docs)
   free(st.feedback);
   free(st.scratchpad);
   free(st.code);
+  mn_docs_free(packed);
   return rc;
 }

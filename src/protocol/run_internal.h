@@ -91,11 +91,25 @@ int mn_proto_conv_chat(mn_run *run, mn_side side, const char *label, mn_conv *co
 /* Documents as one prompt section: each wrapped with its name. Caller frees. */
 char *mn_proto_documents_text(const mn_docs *docs);
 
+/* *src (of any version this library knows, checked by the caller) as the
+ * current version, fields it lacks at their defaults. */
+void mn_proto_opts_read(mn_run_opts *dst, const mn_run_opts *src);
+
+/* The run-log folder: o->log_dir, else $MINIONS_LOG_DIR, else
+ * $XDG_STATE_HOME/minions/logs, else ~/.local/state/minions/logs. Caller frees. */
+char *mn_proto_log_dir(const mn_run_opts *o);
+
 /* The protocols. Each sets run->answer and run->rounds on success. */
 int mn_proto_run_remote_only(mn_run *run, const mn_docs *docs);
 int mn_proto_run_local_only(mn_run *run, const mn_docs *docs);
 int mn_proto_run_minion(mn_run *run, const mn_docs *docs);
 int mn_proto_run_minions(mn_run *run, const mn_docs *docs);
+
+/* pack.c: documents shorter than chunk_chars / 2 joined, in order, into packs
+ * of at most chunk_chars bytes (each file headed by "### FILE: path"); the
+ * others kept as they are. NULL when fewer than two are that small (use the
+ * set as it is). *files_packed: how many went into packs. */
+mn_docs *mn_proto_pack_docs(const mn_docs *docs, size_t chunk_chars, size_t *files_packed);
 
 struct mn_job_list;
 /* Retrieval "embedding": keep, for each task, the retrieval_k chunks whose
