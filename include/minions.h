@@ -359,7 +359,9 @@ MN_EXTERN void mn_run_free(mn_run *run);
  * by one run of the options' protocol (default "minion"), with the earlier
  * questions and answers carried in its task as history; once the history
  * passes history_limit bytes the remote model summarises its oldest turns.
- * Every run writes its own run log. */
+ * The session writes one log (opts->log_path, else a new file in the log
+ * folder): each question's run log is an entry of its "questions", the
+ * file rewritten after every question. */
 typedef struct mn_chat mn_chat;
 
 /* opts (its strings too) is copied; opts->task is ignored. The documents
@@ -374,6 +376,9 @@ MN_EXTERN void mn_chat_set_history_limit(mn_chat *chat, size_t bytes);
 MN_EXTERN int mn_chat_ask(mn_chat *chat, const char *question, const char **answer_out);
 /* The run of the last question (usage, cost, timing, log file), or NULL. */
 MN_EXTERN const mn_run *mn_chat_last_run(const mn_chat *chat);
+/* Make the question being answered (and any later one) finish soon with
+ * MN_ECANCELLED; safe from another thread or a signal handler. */
+MN_EXTERN void mn_chat_cancel(mn_chat *chat);
 /* Totals over the session, summaries included. */
 MN_EXTERN void mn_chat_usage(const mn_chat *chat, mn_usage *remote_out, mn_usage *local_out);
 MN_EXTERN double mn_chat_cost_usd(const mn_chat *chat);

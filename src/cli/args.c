@@ -17,6 +17,12 @@ void cli_error(const char *fmt, ...)
   va_end(ap);
 }
 
+/* The short options, the same in every command (curl, git, ollama alike). */
+static const struct { char c; const char *name; } shorts[] = {
+  { 'h', "--help" }, { 'V', "--version" }, { 'v', "--verbose" }, { 'q', "--quiet" },
+  { 'o', "--output" },
+};
+
 const char *cli_next(cli_args *a, int *positional)
 {
   static char name[128];
@@ -25,6 +31,12 @@ const char *cli_next(cli_args *a, int *positional)
   if(a->i >= a->argc)
     return NULL;
   const char *arg = a->argv[a->i++];
+  if(arg[0] == '-' && arg[1] && arg[1] != '-' && !arg[2]) {
+    for(size_t k = 0; k < sizeof shorts / sizeof shorts[0]; k++)
+      if(shorts[k].c == arg[1])
+        return shorts[k].name;
+    return arg;   /* an unknown short option: the caller names it */
+  }
   if(strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
     *positional = 1;
     return arg;
@@ -98,7 +110,8 @@ int cli_values(cli_args *a, const char *flag, const char ***list, size_t *n)
     *list = realloc(*list, (*n + 1) * sizeof **list);
     (*list)[(*n)++] = a->inline_value;
   }
-  while(a->i < a->argc && strncmp(a->argv[a->i], "--", 2) != 0) {
+  /* values run to the next option; "-" alone (standard input) is a value */
+  while(a->i < a->argc && (a->argv[a->i][0] != '-' || !strcmp(a->argv[a->i], "-"))) {
     *list = realloc(*list, (*n + 1) * sizeof **list);
     (*list)[(*n)++] = a->argv[a->i++];
   }

@@ -8,23 +8,25 @@
 #include "cli/cli.h"
 
 static const char chunks_help[] =
-"usage: minions chunks PATH... [--chunk METHOD] [--max-chars N] [--overlap N] [--json]\n"
-"       minions retrieve PATH... --query TEXT [--k K] [--chunk METHOD]\n"
-"                       [--max-chars N] [--overlap N] [--json]\n"
+"usage: minions chunks PATH... [--chunk METHOD] [--chunk-chars N] [--overlap N] [--json]\n"
+"       minions retrieve PATH... --query TEXT [--retrieval-k K] [--chunk METHOD]\n"
+"                       [--chunk-chars N] [--overlap N] [--json]\n"
 "\n"
 "chunks prints the chunks the documents are cut into; retrieve prints the K\n"
 "chunks that best match TEXT (BM25 over SQLite FTS5, ranked exactly as\n"
 "--retrieval bm25 and the sandbox's bm25_top_k), best first.\n"
 "\n"
-"  --chunk METHOD   section (default), page, paragraph or code\n"
-"  --max-chars N    chunk size in characters (default 3000 for section and\n"
-"                   paragraph; whole pages and definitions for page and code)\n"
-"  --overlap N      characters shared by consecutive section chunks (default 0)\n"
-"  --query TEXT     what to look for (retrieve)\n"
-"  --k K            how many chunks to return (retrieve; default 10)\n"
-"  --json           a JSON array of {index, doc, page_start, page_end, chars,\n"
-"                   text} (plus score for retrieve); pages are 0-based, from\n"
-"                   the documents' form feeds, null when there are none\n";
+"  --chunk METHOD     section (default), page, paragraph or code\n"
+"  --chunk-chars N    chunk size in characters (default 3000 for section and\n"
+"                     paragraph; whole pages and definitions for page and code)\n"
+"  --overlap N        characters shared by consecutive section chunks (default 0)\n"
+"  --query TEXT       what to look for (retrieve)\n"
+"  --retrieval-k K    how many chunks to return (retrieve; default 10)\n"
+"  --json             a JSON array of {index, doc, page_start, page_end, chars,\n"
+"                     text} (plus score for retrieve); pages are 0-based, from\n"
+"                     the documents' form feeds, null when there are none\n"
+"  -h, --help         this text\n"
+"The names are those of 'minions run' (--chunk, --chunk-chars, --retrieval-k).\n";
 
 static json_t *page_json(int p)
 {
@@ -96,10 +98,15 @@ int cmd_chunks(int argc, char **argv, int retrieve)
          cli_choice(f, v, mn_chunk_method_parse, "section, page, paragraph or code", &m))
         goto out;
       how.method = (mn_chunk_method)m;
-    } else if(!strcmp(f, "--max-chars") || !strcmp(f, "--overlap") || !strcmp(f, "--k")) {
+    } else if(!strcmp(f, "--max-chars") || !strcmp(f, "--k")) {
+      cli_error("%s is now %s, as in 'minions run'", f,
+                !strcmp(f, "--k") ? "--retrieval-k" : "--chunk-chars");
+      goto out;
+    } else if(!strcmp(f, "--chunk-chars") || !strcmp(f, "--overlap") ||
+              (retrieve && !strcmp(f, "--retrieval-k"))) {
       if(!(v = cli_value(&a, f)) || cli_int(f, v, !strcmp(f, "--overlap") ? 0 : 1, 100000000, &n))
         goto out;
-      if(!strcmp(f, "--max-chars")) {
+      if(!strcmp(f, "--chunk-chars")) {
         how.max_chars = (size_t)n;
         size_given = 1;
       }

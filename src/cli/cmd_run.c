@@ -1,4 +1,5 @@
-/* minions run: one task, one protocol, one answer. */
+/* minions run: one task, one protocol, one answer; minions chat: follow-up
+ * questions about the same documents. */
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,31 +8,35 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 
 static const char run_help[] =
-"usage: minions run --protocol P --task TEXT --context PATH... [options]\n"
+"usage: minions run --task TEXT --context PATH... [options]\n"
 "\n"
-"Answer TASK about the documents at PATH with protocol P.\n"
+"Answer TASK about the documents at PATH. Every default is shown.\n"
 "\n"
 "Protocol and models:\n"
-"  --protocol P          minions       the remote decomposes the task into\n"
-"                                      jobs the local model runs in parallel\n"
-"                                      on chunks, then aggregates (main one)\n"
-"                        minion        the remote chats with the local model,\n"
-"                                      which alone reads the documents\n"
-"                        remote-only   documents + task to the remote model\n"
-"                        local-only    documents + task to the local model\n"
-"  --local SPEC          local model, PROVIDER:MODEL (e.g. ollama:llama3.2)\n"
-"  --remote SPEC         remote model, PROVIDER:MODEL (e.g. openai:gpt-4o)\n"
-"  --local-url URL       base URL of the local server (repeat to spread jobs\n"
-"                        over several servers)\n"
-"  --remote-url URL      base URL of the remote API\n"
+"  --protocol P          minions (default): the remote decomposes the task into\n"
+"                        jobs the local model runs in parallel on chunks, then\n"
+"                        aggregates; minion: the remote chats with the local\n"
+"                        model, which alone reads the documents; remote-only or\n"
+"                        local-only: documents + task to one model\n"
+"  --local SPEC          local model, PROVIDER:MODEL (e.g. ollama:llama3.2);\n"
+"                        needed by minions, minion and local-only\n"
+"  --remote SPEC         remote model, PROVIDER:MODEL (e.g. openai:gpt-4o);\n"
+"                        needed by minions, minion and remote-only\n"
+"  --local-url URL       base URL of the local server (default: the provider's;\n"
+"                        repeat to spread jobs over several servers)\n"
+"  --remote-url URL      base URL of the remote API (default: the provider's)\n"
+"  --num-ctx N           Ollama context window of the local model (default:\n"
+"                        sized from the prompts)\n"
 "\n"
 "  Providers (key variable; base URL variable):\n"
 "    openai (OPENAI_API_KEY; OPENAI_BASE_URL)      together (TOGETHER_API_KEY)\n"
 "    openrouter (OPENROUTER_API_KEY)               groq (GROQ_API_KEY)\n"
 "    deepseek (DEEPSEEK_API_KEY)                   mistral (MISTRAL_API_KEY)\n"
 "    anthropic (ANTHROPIC_API_KEY)                 gemini (GEMINI_API_KEY)\n"
+"    azure:DEPLOYMENT (AZURE_OPENAI_API_KEY; AZURE_OPENAI_ENDPOINT)\n"
 "    ollama (no key; OLLAMA_HOST, default http://127.0.0.1:11434)\n"
 "    openai-compatible: any /v1/chat/completions server (llama.cpp, vLLM,\n"
 "      tokasaurus, LM Studio, Lemonade); key optional\n"
@@ -41,116 +46,71 @@ static const char run_help[] =
 "Task and documents:\n"
 "  --task TEXT           the question or task (required)\n"
 "  --context PATH...     files or folders: text, Markdown, PDF (needs\n"
-"                        pdftotext), code; folders are read recursively\n"
-"  --doc-metadata TEXT   a short description of the documents\n"
+"                        pdftotext), code; folders are read recursively;\n"
+"                        - reads standard input (required, or --context-text)\n"
+"  --context-text TEXT   a document given inline (repeatable)\n"
+"  --doc-metadata TEXT   a short description of the documents (default none)\n"
 "  --privacy             keep personal data from the remote model (minion):\n"
 "                        names, e-mails, phones, SSNs, cards, IPs, dates of\n"
 "                        birth, addresses and record numbers in the task and\n"
 "                        the local model's answers become placeholders such\n"
-"                        as [PERSON_1], put back in the final answer\n"
+"                        as [PERSON_1], put back in the final answer (off)\n"
 "\n"
 "Output:\n"
-"  --json                print one JSON object: answer, protocol, usage,\n"
-"                        cost_usd, timing, log_file\n"
-"  --log FILE            write the run log to FILE (default: a new file in\n"
-"                        the log folder)\n"
+"  -o, --output FILE     write the answer (or the --json object) to FILE\n"
+"                        (default: standard output)\n"
+"  --json                one JSON object: answer, protocol, usage, cost_usd,\n"
+"                        timing, log_file (default: the answer, and a summary\n"
+"                        line on stderr)\n"
+"  --log FILE            write the run log to FILE (default: a new file in the\n"
+"                        log folder)\n"
 "  --log-dir DIR         folder for run logs (default $MINIONS_LOG_DIR, else\n"
-"                        ./minions_logs)\n"
+"                        $XDG_STATE_HOME/minions/logs, else\n"
+"                        ~/.local/state/minions/logs)\n"
 "  --prices FILE         price table (JSON, dollars per 1M tokens) instead of\n"
 "                        the built-in one\n"
-"  --quiet               no progress or warnings on stderr\n"
-"  --verbose             show whole messages on stderr\n"
+"  -q, --quiet           no progress or warnings on stderr\n"
+"  -v, --verbose         trace the protocol's messages (whole) on stderr\n"
+"                        (default on a terminal: one live progress line)\n"
+"  -h, --help            this text\n"
 "\n"
 "Tuning:\n"
 "  --max-rounds N        rounds of the Minion/MinionS protocols (default 3)\n"
 "  --local-temperature T sampling temperature of the local model (default 0)\n"
 "  --remote-temperature T  of the remote model (default 0)\n"
-"\n"
-"MinionS:\n"
-"  --decompose code|plan code: the remote writes a Lua program that makes the\n"
-"                        jobs, run here in a sandbox (default); plan: the\n"
-"                        remote returns a JSON plan and no code runs\n"
-"  --tasks-per-round N   instructions the remote should write per round (3)\n"
-"  --samples K           run each job K times (default 1; use with\n"
-"                        --local-temperature above 0)\n"
-"  --max-jobs N          cap on jobs per round (default 2048)\n"
-"  --local-parallel N    local requests in flight per server (default 8)\n"
-"  --chunk METHOD        plan mode's default chunking: section, page,\n"
-"                        paragraph or code (default section)\n"
-"  --chunk-chars N       plan mode's default chunk size (default 3000)\n"
-"  --retrieval R         none (default), bm25 (SQLite FTS5) or embedding\n"
-"  --retrieval-k K       chunks kept per task with retrieval (default 10)\n"
-"  --embed-model SPEC    embedding model for --retrieval embedding\n"
-"                        (ollama:MODEL or openai-compatible:MODEL)\n"
-"  --embed-url URL       its base URL (default: the first --local-url)\n"
 "  --local-max-tokens N  reply cap of the local model (default 2048)\n"
 "  --remote-max-tokens N reply cap of the remote model (default 4096)\n"
-"  --stream              ask for streamed replies (SSE, NDJSON): progress is\n"
-"                        seen as it comes and a stalled server is noticed by\n"
-"                        --idle-timeout; default: whole replies\n"
+"  --stream              ask for streamed replies (SSE, NDJSON): a stalled\n"
+"                        server is noticed by --idle-timeout (default: whole\n"
+"                        replies)\n"
 "  --idle-timeout S      with --stream, give up on a reply when no byte came\n"
 "                        for S seconds (default 120)\n"
 "  --timeout SECONDS     limit on one request (default 600)\n"
 "  --connect-timeout S   limit on connecting (default 10)\n"
 "  --retries N           retries on 429/5xx/network errors (default 4)\n"
 "\n"
-"Exit status: 0 answered, 1 the run failed, 2 bad usage.\n";
-
-static mn_run *g_run;  /* for the signal handler: cancelling is signal-safe */
-
-static void on_signal(int sig)
-{
-  (void)sig;
-  if(g_run)
-    mn_run_cancel(g_run);
-}
-
-typedef struct progress {
-  int enabled;              /* trace on stderr (a terminal, or --verbose) */
-  int verbose;
-  int quiet;                /* not even warnings */
-} progress;
-
-static void show_message(const mn_event *ev, int verbose)
-{
-  const char *who = ev->side == MN_SIDE_LOCAL ? "local" : "remote";
-  const char *text = ev->text ? ev->text : "";
-  size_t len = strlen(text);
-  size_t show = verbose ? len : (len > 120 ? 120 : len);
-  fprintf(stderr, "%s %s%s%s: ", ev->to_model ? "->" : "<-", who,
-          ev->label ? " " : "", ev->label ? ev->label : "");
-  for(size_t i = 0; i < show; i++)
-    fputc(!verbose && (text[i] == '\n' || text[i] == '\r') ? ' ' : text[i], stderr);
-  fprintf(stderr, "%s\n", show < len ? "..." : "");
-}
-
-static void on_event(const mn_event *ev, void *ud)
-{
-  const progress *p = ud;
-  if(ev->type == MN_EVENT_WARNING && !p->quiet)
-    fprintf(stderr, "minions: warning: %s\n", ev->text ? ev->text : "");
-  if(!p->enabled)
-    return;
-  switch(ev->type) {
-  case MN_EVENT_ROUND_STARTED:
-    fprintf(stderr, "== round %d\n", ev->round);
-    break;
-  case MN_EVENT_MESSAGE:
-    show_message(ev, p->verbose);
-    break;
-  case MN_EVENT_RETRY:
-    fprintf(stderr, "!! retrying %s: %s\n", ev->side == MN_SIDE_LOCAL ? "local" : "remote",
-            ev->text ? ev->text : "");
-    break;
-  case MN_EVENT_JOBS_PROGRESS:
-    fprintf(stderr, "\r   jobs %zu/%zu", ev->jobs_done, ev->jobs_total);
-    if(ev->jobs_done == ev->jobs_total)
-      fputc('\n', stderr);
-    break;
-  default:
-    break;
-  }
-}
+"MinionS:\n"
+"  --decompose code|plan code: the remote writes a Lua program that makes the\n"
+"                        jobs, run here in a sandbox (default); plan: the\n"
+"                        remote returns a JSON plan and no code runs\n"
+"  --tasks-per-round N   instructions the remote should write per round\n"
+"                        (default 3)\n"
+"  --samples K           run each job K times (default 1; use with\n"
+"                        --local-temperature above 0)\n"
+"  --max-jobs N          cap on jobs per round (default 2048)\n"
+"  --local-parallel N    local requests in flight per server (default 8)\n"
+"  --chunk METHOD        plan mode's chunking: section, page, paragraph or\n"
+"                        code (default section)\n"
+"  --chunk-chars N       chunk size (default 3000); files shorter than half\n"
+"                        of it are packed together, each marked with its path\n"
+"  --retrieval R         none (default), bm25 (SQLite FTS5) or embedding\n"
+"  --retrieval-k K       chunks kept per task with retrieval (default 10)\n"
+"  --embed-model SPEC    embedding model for --retrieval embedding\n"
+"                        (ollama:MODEL or openai-compatible:MODEL; no default)\n"
+"  --embed-url URL       its base URL (default: the first --local-url)\n"
+"\n"
+"Exit status: 0 answered; 1 the run failed; 2 bad usage or setup (a wrong\n"
+"flag, a missing key or URL: nothing was sent); 130 interrupted (Ctrl-C).\n";
 
 typedef struct run_cli {
   mn_run_opts o;
@@ -158,11 +118,20 @@ typedef struct run_cli {
   size_t n_context;
   const char **local_urls;
   size_t n_local_urls;
+  const char **texts;       /* --context-text */
+  size_t n_texts;
+  const char *output;       /* -o FILE */
   int json, quiet, verbose;
   int chat;                 /* minions chat: no --task, questions on stdin */
-  int protocol_given;
   long history_limit;       /* chat: bytes of history before summarising; 0: default */
 } run_cli;
+
+static void run_cli_free(run_cli *c)
+{
+  free(c->context);
+  free(c->local_urls);
+  free(c->texts);
+}
 
 /* 0 ok, CLI_USAGE on a bad flag, -1 for --help */
 static int parse(run_cli *c, int argc, char **argv)
@@ -179,14 +148,16 @@ static int parse(run_cli *c, int argc, char **argv)
       return CLI_USAGE;
     }
 #define VALUE() do { if(!(v = cli_value(&a, f))) return CLI_USAGE; } while(0)
-    if(!strcmp(f, "--help") || !strcmp(f, "-h")) {
+    if(!strcmp(f, "--help")) {
       return -1;
+    } else if(!strcmp(f, "--version")) {
+      printf("minions %s\n", mn_version());
+      return -2;
     } else if(!strcmp(f, "--protocol")) {
       VALUE();
       if(cli_choice(f, v, mn_protocol_parse, "minions, minion, remote-only or local-only", &e))
         return CLI_USAGE;
       c->o.protocol = (mn_protocol)e;
-      c->protocol_given = 1;
     } else if(!strcmp(f, "--local")) {
       VALUE(); c->o.local_spec = v;
     } else if(!strcmp(f, "--remote")) {
@@ -204,14 +175,19 @@ static int parse(run_cli *c, int argc, char **argv)
     } else if(!strcmp(f, "--context")) {
       if(cli_values(&a, f, &c->context, &c->n_context))
         return CLI_USAGE;
+    } else if(!strcmp(f, "--context-text")) {
+      VALUE();
+      c->texts = realloc(c->texts, (c->n_texts + 1) * sizeof *c->texts);
+      c->texts[c->n_texts++] = v;
+    } else if(!strcmp(f, "--output")) {
+      VALUE(); c->output = v;
+    } else if(!strcmp(f, "--num-ctx")) {
+      VALUE(); if(cli_int(f, v, 256, 10000000, &n)) return CLI_USAGE;
+      c->o.num_ctx = (int)n;
     } else if(!strcmp(f, "--json")) {
       c->json = 1;
     } else if(!strcmp(f, "--log")) {
       VALUE(); c->o.log_path = v;
-      if(c->chat) {
-        cli_error("chat writes one run log per question: use --log-dir DIR");
-        return CLI_USAGE;
-      }
     } else if(!strcmp(f, "--history-limit") && c->chat) {
       VALUE(); if(cli_int(f, v, 100, 10000000, &n)) return CLI_USAGE;
       c->history_limit = n;
@@ -294,21 +270,30 @@ static int parse(run_cli *c, int argc, char **argv)
       VALUE(); if(cli_int(f, v, 0, 20, &n)) return CLI_USAGE;
       c->o.max_retries = (int)n;
     } else {
-      cli_error("unknown option '%s' (see 'minions run --help')", f);
+      cli_error("unknown option '%s' (see 'minions %s --help')", f, c->chat ? "chat" : "run");
       return CLI_USAGE;
     }
 #undef VALUE
-  }
-  if(!c->protocol_given && !c->chat) {
-    cli_error("--protocol is required (minions, minion, remote-only or local-only)");
-    return CLI_USAGE;
   }
   if(!c->chat && (!c->o.task || !*c->o.task)) {
     cli_error("--task is required");
     return CLI_USAGE;
   }
-  if(!c->n_context) {
-    cli_error("--context is required (one or more files or folders)");
+  if(!c->n_context && !c->n_texts) {
+    cli_error("--context is required (files or folders, - for standard input, or "
+              "--context-text TEXT)");
+    return CLI_USAGE;
+  }
+  size_t stdin_uses = 0;
+  for(size_t i = 0; i < c->n_context; i++)
+    stdin_uses += !strcmp(c->context[i], "-");
+  if(stdin_uses && c->chat) {
+    cli_error("chat reads its questions from standard input, so --context - cannot be used; "
+              "give a file or --context-text");
+    return CLI_USAGE;
+  }
+  if(stdin_uses > 1) {
+    cli_error("--context - can be given once");
     return CLI_USAGE;
   }
   c->o.local_urls = c->local_urls;
@@ -336,7 +321,7 @@ static json_t *usage_json(const mn_usage *u)
                    "unreported_calls", (json_int_t)u->unreported_calls);
 }
 
-static void print_json(const mn_run *run, int rc)
+static void print_json(FILE *out, const mn_run *run, int rc)
 {
   mn_usage remote, local;
   mn_timing t;
@@ -360,12 +345,14 @@ static void print_json(const mn_run *run, int rc)
     json_object_set_new(o, "error", json_string(mn_run_errmsg(run)));
   char *s = json_dumps(o, JSON_INDENT(2));
   if(s)
-    puts(s);
+    fprintf(out, "%s\n", s);
   free(s);
   json_decref(o);
 }
 
-static void print_text(const mn_run *run)
+/* The one-line summary after an answer, on stderr: tokens and cost per
+ * side, time, and where the run log went. */
+static void print_summary(const mn_run *run)
 {
   mn_usage remote, local;
   mn_timing t;
@@ -377,18 +364,122 @@ static void print_text(const mn_run *run)
     snprintf(costbuf, sizeof costbuf, "$%.4f", cost);
   else
     snprintf(costbuf, sizeof costbuf, "cost unknown");
-  printf("%s\n\n", mn_run_answer(run));
   char ur[96], ul[96];
-  printf("[%s] remote %llu in + %llu out tokens (%s)%s | local %llu in + %llu out tokens%s | "
-         "%.2f s (remote %.2f s, local %.2f s)%s%s\n",
-         mn_run_protocol(run),
-         (unsigned long long)remote.prompt_tokens, (unsigned long long)remote.completion_tokens,
-         costbuf, unreported(&remote, ur, sizeof ur),
-         (unsigned long long)local.prompt_tokens, (unsigned long long)local.completion_tokens,
-         unreported(&local, ul, sizeof ul),
-         t.total_time, t.remote_call_time, t.local_call_time,
-         mn_run_log_file(run) ? " | log " : "",
-         mn_run_log_file(run) ? mn_run_log_file(run) : "");
+  fprintf(stderr, "[%s] remote %llu in + %llu out tokens (%s)%s | local %llu in + %llu out "
+          "tokens%s | %.2f s (remote %.2f s, local %.2f s) | log %s\n",
+          mn_run_protocol(run),
+          (unsigned long long)remote.prompt_tokens, (unsigned long long)remote.completion_tokens,
+          costbuf, unreported(&remote, ur, sizeof ur),
+          (unsigned long long)local.prompt_tokens, (unsigned long long)local.completion_tokens,
+          unreported(&local, ul, sizeof ul),
+          t.total_time, t.remote_call_time, t.local_call_time,
+          mn_run_log_file(run) ? mn_run_log_file(run) : "(not written)");
+}
+
+#define STDIN_MAX (256u << 20)
+
+/* Everything on standard input, at most STDIN_MAX bytes; NULL on error. */
+static char *read_stdin(size_t *len)
+{
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  for(;;) {
+    if(!buf) {
+      cli_error("out of memory reading standard input");
+      return NULL;
+    }
+    if(n == cap) {
+      if(cap >= STDIN_MAX) {
+        cli_error("standard input is larger than %u MiB; give the file with --context PATH",
+                  STDIN_MAX >> 20);
+        free(buf);
+        return NULL;
+      }
+      char *nb = realloc(buf, cap * 2);
+      if(!nb)
+        free(buf);
+      buf = nb;
+      cap *= 2;
+      continue;
+    }
+    size_t k = fread(buf + n, 1, cap - n, stdin);
+    n += k;
+    if(k == 0) {
+      if(ferror(stdin)) {
+        cli_error("cannot read standard input");
+        free(buf);
+        return NULL;
+      }
+      break;
+    }
+  }
+  *len = n;
+  return buf;
+}
+
+/* The documents: --context paths ("-": standard input) and --context-text. */
+static mn_docs *load_docs(const run_cli *c)
+{
+  mn_docs *docs = NULL;
+  if(mn_docs_new(&docs) != MN_OK) {
+    cli_error("cannot create the document set");
+    return NULL;
+  }
+  for(size_t i = 0; i < c->n_context + c->n_texts; i++) {
+    int rc;
+    if(i >= c->n_context) {
+      char name[32];
+      snprintf(name, sizeof name, "text %zu", i - c->n_context + 1);
+      const char *t = c->texts[i - c->n_context];
+      rc = mn_docs_add_text(docs, name, t, strlen(t));
+    } else if(!strcmp(c->context[i], "-")) {
+      size_t len;
+      char *t = read_stdin(&len);
+      if(!t) {
+        mn_docs_free(docs);
+        return NULL;
+      }
+      rc = mn_docs_add_text(docs, "standard input", t, len);
+      free(t);
+    } else {
+      rc = mn_docs_add_path(docs, c->context[i]);
+    }
+    if(rc != MN_OK) {
+      cli_error("%s", mn_docs_errmsg(docs));
+      mn_docs_free(docs);
+      return NULL;
+    }
+  }
+  return docs;
+}
+
+/* -o FILE, else standard output. */
+static FILE *open_output(const run_cli *c)
+{
+  if(!c->output || !strcmp(c->output, "-"))
+    return stdout;
+  FILE *f = fopen(c->output, "w");
+  if(!f)
+    cli_error("cannot write %s", c->output);
+  return f;
+}
+
+static int close_output(FILE *f, const run_cli *c)
+{
+  if(f == stdout)
+    return fflush(stdout) == 0 ? 0 : -1;
+  if(fclose(f) != 0) {
+    cli_error("cannot write %s", c->output);
+    return -1;
+  }
+  return 0;
+}
+
+/* MN_EINVAL, MN_EUNSUPPORTED (a flag, a spec) and MN_EAUTH (no key) from
+ * setting up: nothing was sent. */
+static int setup_status(int code)
+{
+  return code == MN_EINVAL || code == MN_EUNSUPPORTED || code == MN_EAUTH ? CLI_USAGE : CLI_FAIL;
 }
 
 static const char chat_help[] =
@@ -398,8 +489,10 @@ static const char chat_help[] =
 "line on standard input (typed, or piped from a file). Each is answered\n"
 "with the Minion protocol (or --protocol P) while the earlier questions and\n"
 "answers are carried along; once that history grows long, the remote model\n"
-"summarises its oldest part. Every question writes its own run log (--log-dir).\n"
-"Ends at end of input; exit status 1 if any question failed.\n"
+"summarises its oldest part. The whole session writes one log (--log FILE,\n"
+"else a new file in the log folder). Quiet but for a progress line on a\n"
+"terminal; -v traces the protocol. Ends at end of input; exit status 1 if\n"
+"any question failed, 130 when interrupted.\n"
 "\n"
 "  --history-limit N   bytes of earlier questions and answers carried before\n"
 "                      the oldest are summarised (default 6000)\n"
@@ -418,11 +511,47 @@ static void print_chat_summary(const mn_chat *chat)
     snprintf(costbuf, sizeof costbuf, "cost unknown");
   mn_timing t;
   mn_run_timing(run, &t);
-  fprintf(stderr, "[chat] this answer %.2f s | session so far: remote %llu in + %llu out tokens (%s), "
-          "local %llu in + %llu out tokens%s%s\n", t.total_time,
+  fprintf(stderr, "[chat] %.1f s | session: remote %llu in + %llu out tokens (%s), "
+          "local %llu in + %llu out tokens | log %s\n", t.total_time,
           (unsigned long long)remote.prompt_tokens, (unsigned long long)remote.completion_tokens,
           costbuf, (unsigned long long)local.prompt_tokens, (unsigned long long)local.completion_tokens,
-          mn_run_log_file(run) ? " | log " : "", mn_run_log_file(run) ? mn_run_log_file(run) : "");
+          mn_run_log_file(run) ? mn_run_log_file(run) : "(not written)");
+}
+
+static volatile sig_atomic_t g_interrupted;
+static mn_run *volatile g_run;     /* cancelled from the signal handler */
+static mn_chat *volatile g_chat;
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  g_interrupted = 1;
+  if(g_run)
+    mn_run_cancel(g_run);
+  if(g_chat)
+    mn_chat_cancel(g_chat);
+}
+
+/* Ctrl-C cancels the run (the run log is still written); a second one ends
+ * the program at once (SA_RESETHAND). */
+static void catch_signals(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* After a cancelled run: a fresh line, where the partial log went. */
+static int interrupted(const char *log)
+{
+  fputc('\n', stderr);
+  cli_error("interrupted; %s%s", log ? "the partial run log is in " : "no run log was written",
+            log ? log : "");
+  return CLI_INTERRUPTED;
 }
 
 int cmd_chat(int argc, char **argv)
@@ -430,19 +559,17 @@ int cmd_chat(int argc, char **argv)
   run_cli c = { .o = MN_RUN_OPTS_INIT, .chat = 1 };
   int rc = parse(&c, argc, argv);
   if(rc) {
-    free(c.context);
-    free(c.local_urls);
-    if(rc < 0) {
+    run_cli_free(&c);
+    if(rc == -1)
       fputs(chat_help, stdout);
-      return CLI_OK;
-    }
-    return rc;
+    return rc < 0 ? CLI_OK : rc;
   }
-  progress prog = { !c.quiet && (isatty(2) || c.verbose), c.verbose, c.quiet };
-  c.o.on_event = on_event;
+  cli_progress prog;
+  c.o.on_event = cli_progress_event;
   c.o.event_userdata = &prog;
   mn_chat *chat = NULL;
-  mn_docs *docs = cli_load_docs(c.context, c.n_context);
+  FILE *out = NULL;
+  mn_docs *docs = load_docs(&c);
   if(!docs) {
     rc = CLI_FAIL;
     goto out;
@@ -450,7 +577,11 @@ int cmd_chat(int argc, char **argv)
   int code = mn_chat_new(&chat, &c.o, docs);
   if(code != MN_OK) {
     cli_error("%s", mn_chat_errmsg(chat));
-    rc = (code == MN_EINVAL || code == MN_EUNSUPPORTED) ? CLI_USAGE : CLI_FAIL;
+    rc = setup_status(code);
+    goto out;
+  }
+  if(!(out = open_output(&c))) {
+    rc = CLI_USAGE;
     goto out;
   }
   if(c.history_limit)
@@ -460,95 +591,121 @@ int cmd_chat(int argc, char **argv)
   size_t cap = 0;
   ssize_t len;
   rc = CLI_OK;
+  g_chat = chat;
+  catch_signals();
   for(;;) {
     if(interactive) {
       fputs("> ", stderr);
       fflush(stderr);
     }
-    if((len = getline(&line, &cap, stdin)) < 0)
+    if((len = getline(&line, &cap, stdin)) < 0) {
+      if(interactive)
+        fputc('\n', stderr);   /* end of input after the prompt: a fresh line */
       break;
+    }
     while(len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
       line[--len] = '\0';
     if(!line[strspn(line, " \t")])
       continue;
     const char *answer = NULL;
-    if(mn_chat_ask(chat, line, &answer) != MN_OK) {
+    cli_progress_start(&prog, !c.quiet && isatty(2), c.verbose, c.verbose, c.quiet);
+    code = mn_chat_ask(chat, line, &answer);
+    cli_progress_stop(&prog);
+    if(code == MN_ECANCELLED || g_interrupted) {
+      rc = interrupted(mn_run_log_file(mn_chat_last_run(chat)));
+      break;
+    }
+    if(code != MN_OK) {
       cli_error("%s", mn_chat_errmsg(chat));
       rc = CLI_FAIL;
       continue;
     }
     if(c.json)
-      print_json((mn_run *)mn_chat_last_run(chat), MN_OK);
+      print_json(out, mn_chat_last_run(chat), MN_OK);
     else
-      printf("%s\n\n", answer);
-    fflush(stdout);
+      fprintf(out, "%s%s\n%s", interactive ? "\n" : "", answer, interactive ? "\n" : "\n");
+    fflush(out);
     if(!c.quiet && !c.json)
       print_chat_summary(chat);
   }
+  g_chat = NULL;
   free(line);
+  if(close_output(out, &c) && rc == CLI_OK)
+    rc = CLI_FAIL;
+  out = NULL;
 out:
+  if(out && out != stdout)
+    fclose(out);
   mn_chat_free(chat);
   mn_docs_free(docs);
-  free(c.context);
-  free(c.local_urls);
+  run_cli_free(&c);
   return rc;
 }
 
 int cmd_run(int argc, char **argv)
 {
   run_cli c = { .o = MN_RUN_OPTS_INIT };
+  c.o.protocol = MN_PROTOCOL_MINIONS;   /* the main protocol, unless --protocol */
   int rc = parse(&c, argc, argv);
   if(rc) {
-    free(c.context);
-    free(c.local_urls);
-    if(rc < 0) {
+    run_cli_free(&c);
+    if(rc == -1)
       fputs(run_help, stdout);
-      return CLI_OK;
-    }
-    return rc;
+    return rc < 0 ? CLI_OK : rc;
   }
-  progress prog = { !c.quiet && isatty(2), c.verbose, c.quiet };
-  if(c.verbose && !c.quiet)
-    prog.enabled = 1;
-  c.o.on_event = on_event;
+  cli_progress prog;
+  c.o.on_event = cli_progress_event;
   c.o.event_userdata = &prog;
 
   mn_run *run = NULL;
   mn_docs *docs = NULL;
+  FILE *out = NULL;
   int code = mn_run_new(&run, &c.o);
   if(code != MN_OK) {
     cli_error("%s", run ? mn_run_errmsg(run) : mn_strerror(code));
-    rc = (code == MN_EINVAL || code == MN_EUNSUPPORTED) ? CLI_USAGE : CLI_FAIL;
+    rc = setup_status(code);
     goto out;
   }
-  docs = cli_load_docs(c.context, c.n_context);
-  if(!docs) {
+  if(!(docs = load_docs(&c))) {
     rc = CLI_FAIL;
+    goto out;
+  }
+  if(!(out = open_output(&c))) {
+    rc = CLI_USAGE;
     goto out;
   }
 
   g_run = run;
-  struct sigaction sa = { 0 };
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  catch_signals();
+  cli_progress_start(&prog, !c.quiet && isatty(2), c.verbose, c.verbose, c.quiet);
   code = mn_run_execute(run, docs);
+  cli_progress_stop(&prog);
   g_run = NULL;
 
-  if(c.json)
-    print_json(run, code);
-  if(code != MN_OK) {
-    cli_error("%s", mn_run_errmsg(run));
-    rc = CLI_FAIL;
+  if(code == MN_ECANCELLED && g_interrupted) {
+    rc = interrupted(mn_run_log_file(run));
   } else {
-    if(!c.json)
-      print_text(run);
-    rc = CLI_OK;
+    if(c.json)
+      print_json(out, run, code);
+    if(code != MN_OK) {
+      cli_error("%s", mn_run_errmsg(run));
+      rc = CLI_FAIL;
+    } else {
+      if(!c.json)
+        fprintf(out, "%s\n", mn_run_answer(run));
+      if(!c.quiet && !c.json)
+        print_summary(run);
+      rc = CLI_OK;
+    }
   }
+  if(close_output(out, &c) && rc == CLI_OK)
+    rc = CLI_FAIL;
+  out = NULL;
 out:
+  if(out && out != stdout)
+    fclose(out);
   mn_docs_free(docs);
   mn_run_free(run);
-  free(c.context);
-  free(c.local_urls);
+  run_cli_free(&c);
   return rc;
 }

@@ -112,7 +112,8 @@ int mn_client_new(mn_client **out, mn_llm *llm, const char *spec,
     if(key && !*key)
       key = NULL;
     if(!key && prov->key_required) {
-      *errmsg = mn_xasprintf("%s: %s is not set", prov->name, prov->key_env);
+      *errmsg = mn_xasprintf("%s: no API key: export %s=<your %s key> (nothing was sent)",
+                             prov->name, prov->key_env, prov->name);
       free(model);
       return MN_EAUTH;
     }

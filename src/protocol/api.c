@@ -422,6 +422,8 @@ static void write_log(mn_run *run, int rc)
   mn_runlog_finish(run->log, run->answer, run->rounds, &run->usage[MN_SIDE_REMOTE],
                    &run->usage[MN_SIDE_LOCAL], &run->timing, mn_proto_cost_now(run),
                    rc == MN_OK ? NULL : run->errmsg);
+  if(run->log_to_caller)
+    return;
   char *path;
   if(run->opts.log_path) {
     path = mn_xstrdup(run->opts.log_path);

@@ -1,7 +1,10 @@
 /* Chat sessions: follow-up questions, each answered by one protocol run
  * whose task carries the earlier turns; the oldest turns are summarised by
  * the remote model once the history grows past a limit, so the remote's
- * prompts stay small however long the session runs. */
+ * prompts stay small however long the session runs. The session writes one
+ * log: each question's run log is an entry of its "questions", and the file
+ * is rewritten after every question, so an interrupted session keeps what
+ * was answered. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +28,13 @@ struct mn_chat {
   size_t n_turns, cap_turns;
   size_t history_limit;
   mn_run *last;
+  mn_run *volatile running;   /* the run answering now, for mn_chat_cancel */
+  volatile sig_atomic_t cancelled;
   mn_usage remote, local;
   double cost;             /* < 0 once any run's cost was unknown */
   char *errmsg;
+  json_t *log;             /* the session log */
+  char *log_path;
 };
 
 static const char SUMMARY_PROMPT[] =
@@ -59,6 +66,18 @@ int mn_chat_new(mn_chat **out, const mn_run_opts *opts, const mn_docs *docs)
   mn_proto_opts_read(&o, opts);
   o.task = "-";
   int rc = mn_run_new(&c->settings, &o);
+  if(rc == MN_OK) {
+    if(o.log_path) {
+      c->log_path = mn_xstrdup(o.log_path);
+    } else {
+      char *dir = mn_proto_log_dir(&o);
+      c->log_path = mn_runlog_default_path(dir, "chat");
+      free(dir);
+    }
+    c->log = json_pack("{s:s,s:s,s:s?,s:s?,s:[]}", "protocol", "chat",
+                       "question_protocol", mn_protocol_name(o.protocol),
+                       "local_model", o.local_spec, "remote_model", o.remote_spec, "questions");
+  }
   if(rc) {
     chat_fail(c, rc, mn_run_errmsg(c->settings));
     mn_run_free(c->settings);
@@ -133,6 +152,27 @@ static char *compose_task(const mn_chat *c, const char *question)
   return mn_buf_steal(&b, NULL);
 }
 
+/* The question's run log becomes the session log's next entry; the file
+ * is rewritten whole (atomically). The run's log_file names it. */
+static void write_session_log(mn_chat *c, mn_run *run)
+{
+  if(!c->log || !run->log)
+    return;
+  json_array_append(json_object_get(c->log, "questions"), mn_runlog_json(run->log));
+  json_object_set_new(c->log, "usage", json_pack("{s:o,s:o}",
+                      "remote", mn_usage_json(&c->remote), "local", mn_usage_json(&c->local)));
+  json_object_set_new(c->log, "cost_usd", c->cost >= 0 ? json_real(c->cost) : json_null());
+  char *err = NULL;
+  if(mn_runlog_write_json(c->log, c->log_path, &err) == MN_OK) {
+    free(run->log_file);
+    run->log_file = mn_xstrdup(c->log_path);
+  } else {
+    mn_event ev = { .type = MN_EVENT_ERROR, .code = MN_EIO, .text = err };
+    mn_proto_emit(run, &ev);
+    free(err);
+  }
+}
+
 int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
 {
   *answer_out = NULL;
@@ -142,12 +182,18 @@ int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
   c->last = NULL;
   if(!c->settings)
     return chat_fail(c, MN_EINVAL, "the chat session was not set up (mn_chat_new failed)");
+  if(c->cancelled)
+    return chat_fail(c, MN_ECANCELLED, "cancelled");
   mn_run_opts o = c->settings->opts;
   o.task = question;
   int rc = mn_run_new(&c->last, &o);
   if(rc)
     return chat_fail(c, rc, mn_run_errmsg(c->last));
   mn_run *run = c->last;
+  run->log_to_caller = 1;
+  c->running = run;
+  if(c->cancelled)   /* a signal between the check above and now */
+    mn_run_cancel(run);
   if(c->n_turns >= 2 && history_size(c) > c->history_limit && (rc = summarise(c, run)) != MN_OK) {
     chat_fail(c, rc, mn_run_errmsg(run));
   } else {
@@ -159,18 +205,30 @@ int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
     if(rc)
       chat_fail(c, rc, mn_run_errmsg(run));
   }
+  c->running = NULL;
   mn_usage r, l;
   mn_run_usage(run, &r, &l);
   mn_usage_add(&c->remote, &r);
   mn_usage_add(&c->local, &l);
   double cost = mn_run_cost_usd(run);
   c->cost = (c->cost < 0 || cost < 0) ? -1 : c->cost + cost;
+  write_session_log(c, run);
   if(rc)
     return rc;
   MN_GROW(c->turns, c->cap_turns, c->n_turns + 1);
   c->turns[c->n_turns++] = (turn){ mn_xstrdup(question), mn_xstrdup(mn_run_answer(run)) };
   *answer_out = mn_run_answer(run);
   return MN_OK;
+}
+
+void mn_chat_cancel(mn_chat *c)
+{
+  if(!c)
+    return;
+  c->cancelled = 1;
+  mn_run *r = c->running;
+  if(r)
+    mn_run_cancel(r);
 }
 
 const mn_run *mn_chat_last_run(const mn_chat *c)
@@ -209,5 +267,7 @@ void mn_chat_free(mn_chat *c)
   mn_run_free(c->last);
   mn_run_free(c->settings);
   free(c->errmsg);
+  json_decref(c->log);
+  free(c->log_path);
   free(c);
 }

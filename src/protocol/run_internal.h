@@ -30,6 +30,7 @@ struct mn_run {
   char *answer;
   char *log_file;
   mn_runlog *log;
+  int log_to_caller;          /* a chat session keeps the log in its own file */
   char *errmsg;
   volatile sig_atomic_t cancelled;
 };

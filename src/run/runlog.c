@@ -168,7 +168,17 @@ static int write_file(const json_t *root, const char *path)
   return off == len ? 0 : -1;
 }
 
+json_t *mn_runlog_json(mn_runlog *log)
+{
+  return log->root;
+}
+
 int mn_runlog_write(mn_runlog *log, const char *path, char **errmsg)
+{
+  return mn_runlog_write_json(log->root, path, errmsg);
+}
+
+int mn_runlog_write_json(const json_t *root, const char *path, char **errmsg)
 {
   char *tmp = mn_xasprintf("%s.tmp.%ld", path, (long)getpid());
   int rc = MN_EIO;
@@ -176,7 +186,7 @@ int mn_runlog_write(mn_runlog *log, const char *path, char **errmsg)
     *errmsg = mn_xasprintf("cannot create the folder of %s: %s", path, strerror(errno));
     goto out;
   }
-  if(write_file(log->root, tmp) != 0) {
+  if(write_file(root, tmp) != 0) {
     *errmsg = mn_xasprintf("cannot write run log %s: %s", path, strerror(errno));
     unlink(tmp);
     goto out;

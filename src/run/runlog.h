@@ -42,9 +42,13 @@ void mn_runlog_finish(mn_runlog *log, const char *answer, int rounds,
 json_t *mn_usage_json(const mn_usage *u);
 json_t *mn_timing_json(const mn_timing *t);
 
-/* Write the log to `path` (atomically: temp file + rename), creating the
- * parent folder if needed. Returns 0 or MN_EIO with *errmsg set. */
+/* Write the log to `path` (atomically: temp file + rename, 0600), creating
+ * the parent folder (0700) if needed. Returns 0 or MN_EIO with *errmsg set. */
 int mn_runlog_write(mn_runlog *log, const char *path, char **errmsg);
+/* The same for any JSON document (a chat session's log). */
+int mn_runlog_write_json(const json_t *root, const char *path, char **errmsg);
+/* The log as it stands (borrowed). */
+json_t *mn_runlog_json(mn_runlog *log);
 
 /* A fresh file name in `dir` for a run of `protocol`:
  * DIR/YYYYmmdd-HHMMSS-PROTOCOL-XXXX.json. Caller frees. */

@@ -19,12 +19,12 @@ awk 'BEGIN{RS="\f"} NR==6' "$TXT" | tr -s ' \n' >"$T/p5.want"
 jq -r '.[] | select(.page_start == 5) | .text' "$T/pages.json" | tr -s ' \n' >"$T/p5.got"
 check "the chunk of page 5 holds page 5's text" bash -c "grep -qF \"\$(head -c 200 '$T/p5.got' | head -n 2 | tail -n 1)\" '$T/p5.want'"
 
-"$MN_BIN" chunks "$PDF" --max-chars 1000 --json >"$T/sec.json"
+"$MN_BIN" chunks "$PDF" --chunk-chars 1000 --json >"$T/sec.json"
 check "section chunks are at most 1000 characters and in order" \
   jq -e 'all(.[]; .chars <= 1000 and .chars == (.text | length)) and ([.[].page_start] == ([.[].page_start] | sort))' "$T/sec.json"
 
 Q="What is the FY2018 capital expenditure amount (in USD millions) for 3M? Give a response to the question by relying on the details shown in the cash flow statement."
-"$MN_BIN" retrieve "$PDF" --query "$Q" --k 10 --max-chars 1000 --json >"$T/ret.json"; rc=$?
+"$MN_BIN" retrieve "$PDF" --query "$Q" --retrieval-k 10 --chunk-chars 1000 --json >"$T/ret.json"; rc=$?
 check "retrieve returns k chunks best first with scores" \
   jq -e 'length == 10 and ([.[].score] == ([.[].score] | sort | reverse)) and all(.[]; has("score") and .chars <= 1000)' "$T/ret.json"
 check "every retrieved chunk shares a content word with the query" \

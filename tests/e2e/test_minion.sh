@@ -97,7 +97,11 @@ printf '%s\n\n%s\n%s\n' "$TASK" "And what facility was that code for?" "Repeat t
 rc=$?
 check "chat answers three piped questions in one session (exit 0)" \
   bash -c "[ $rc = 0 ] && [ \$(grep -c 'ZEBRA-4417' '$T/chat.out') -ge 3 ]"
-check "chat writes one run log per question" bash -c "[ \$(ls '$T/chatlogs' | wc -l) = 3 ]"
+check "chat writes one session log with the three questions" \
+  bash -c "[ \$(ls '$T/chatlogs' | wc -l) = 1 ] && jq -e '.protocol == \"chat\" and (.questions | length) == 3 and
+    (.questions | map(.generated_final_answer | contains(\"ZEBRA-4417\")) | all) and .usage.remote.calls >= 3' '$T'/chatlogs/*.json"
+check "chat is quiet on a pipe: no protocol trace, one summary line per answer" \
+  bash -c "! grep -q -- '->' '$T/chat.err' && [ \$(grep -c '^\[chat\]' '$T/chat.err') = 3 ]"
 check "run logs are private: folder 0700, files 0600" \
   bash -c "[ \$(stat -c %a '$T/chatlogs') = 700 ] && [ -z \"\$(find '$T/chatlogs' -type f ! -perm 600)\" ]"
 cp "$(new_remote)" "$T/chat.remote.jsonl"
