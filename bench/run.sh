@@ -4,8 +4,8 @@
 #
 #   bench/run.sh [--build DIR] [--data DIR] [--quick] [BENCH...]
 #
-# BENCH: fanout, orchestration, chunk, retrieval (default: all, in that
-# order). --quick: one run each and smaller fan-out settings. The build
+# BENCH: fanout, orchestration, chunk, retrieval, prefix (default: all, in
+# that order). --quick: one run each and smaller fan-out settings. The build
 # folder defaults to $MN_BUILD_DIR, else ./build of the source tree; the
 # data to $MN_SHARED_DIR/data/financebench, else ../shared/data/financebench
 # next to the source tree. Each benchmark's own output is shown as it runs
@@ -28,11 +28,11 @@ while [ $# -gt 0 ]; do
     --data) data=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    fanout|orchestration|chunk|retrieval) benches+=("$1"); shift ;;
+    fanout|orchestration|chunk|retrieval|prefix) benches+=("$1"); shift ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#benches[@]} -eq 0 ] && benches=(fanout orchestration chunk retrieval)
+[ ${#benches[@]} -eq 0 ] && benches=(fanout orchestration chunk retrieval prefix)
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "run.sh: no build folder (make bench, or --build DIR)" >&2; exit 1; }
 [ -d "$data/pdfs" ] || { echo "run.sh: no FinanceBench data in $data (--data DIR)" >&2; exit 1; }
 
@@ -73,6 +73,8 @@ for b in "${benches[@]}"; do
       run chunk "$build/bench/bench_chunk" "$data/pdfs" ;;
     retrieval)
       run retrieval "$build/bench/bench_retrieval" --data "$data" ;;
+    prefix)
+      run prefix "$build/bench/bench_prefix" --build "$build" --data "$data" ;;
   esac
 done
 
@@ -82,7 +84,7 @@ done
     f=$out/$b.txt
     [ -f "$f" ] || continue
     case $b in
-      fanout)
+      fanout|prefix)
         sed -n 's/^summary: //p' "$f" ;;
       orchestration)
         sed -n 's/^summary: //p' "$f" "$out/python_floor.txt" 2>/dev/null ;;

@@ -192,6 +192,16 @@ void mn_usage_add(mn_usage *t, const mn_usage *u)
   t->unreported_calls += u->unreported_calls;
 }
 
+size_t mn_client_capacity(const mn_client *c)
+{
+  return (size_t)c->opts.max_inflight * c->n_eps;
+}
+
+int mn_llm_num_ctx(const mn_llm_req *req)
+{
+  return mn_ollama_num_ctx(req);
+}
+
 /* ---- Completion --------------------------------------------------------------- */
 
 static void call_free(call *k)

@@ -179,7 +179,22 @@ typedef struct mn_llm_batch {
    * use), 0 when it is settled. */
   int (*done)(void *userdata, size_t i, int attempt, mn_llm_result *res);
   void *userdata;
+  /* Optional: group[i] for chat i (chats whose prompts start alike: the
+   * same chunk). Then the chats of a group go one after another, each made
+   * when the one before it is answered, so it lands on the endpoint and the
+   * server slot that just served its group and finds the prompt prefix in
+   * that server's cache (llama.cpp cache_prompt, vLLM prefix caching,
+   * Ollama's slot reuse); and only as many chats are made as there are
+   * slots (window ignored), so no queue stands between a freed slot and
+   * the group's next chat. Chats of a group are taken in index order. */
+  const int *group;
 } mn_llm_batch;
+
+/* Requests one client keeps in flight at most: slots over all endpoints. */
+size_t mn_client_capacity(const mn_client *c);
+
+/* The Ollama context window a request needs (what its body would carry). */
+int mn_llm_num_ctx(const mn_llm_req *req);
 
 /* Run the batch to the end: every chat is settled or cancelled. Returns
  * MN_OK, MN_ECANCELLED, or the code of a request the client refused (with

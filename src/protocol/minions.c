@@ -409,10 +409,14 @@ static int decompose_plan(mn_run *run, const mn_docs *docs, round_state *st, mn_
 /* ---- execute ------------------------------------------------------------- */
 
 /* The jobs of a round go to the local client as one batch; a reply that is
- * not a JSON object is asked for once more. */
+ * not a JSON object is asked for once more. Jobs on the same chunk form a
+ * group, sent one after another to the slot that just read that chunk (its
+ * prompt prefix is then in the server's cache), and every job of the round
+ * carries the same num_ctx: Ollama reloads the model whenever it changes. */
 typedef struct exec_ctx {
   mn_run *run;
   mn_job_list *jobs;
+  int num_ctx;                  /* the round's: the largest any job needs */
   size_t done;
   int first_error;
   char *first_error_text;
@@ -435,7 +439,7 @@ static const mn_llm_req *job_request(void *ud, size_t i, int attempt)
   ex->req = (mn_llm_req){ .msgs = ex->msgs, .n_msgs = 2,
                           .temperature = run->opts.local_temperature,
                           .max_tokens = run->opts.local_max_tokens,
-                          .num_ctx = run->opts.num_ctx,
+                          .num_ctx = ex->num_ctx,
                           .json_schema = MN_SCHEMA_MINIONS_JOB_OUTPUT,
                           .schema_name = "job_output", .json_object = 1 };
   return &ex->req;
@@ -486,9 +490,26 @@ static int execute(mn_run *run, mn_job_list *jobs)
   mn_event ev = { .type = MN_EVENT_JOBS_PROGRESS, .round = run->rounds, .side = MN_SIDE_LOCAL,
                   .jobs_done = 0, .jobs_total = jobs->n };
   mn_proto_emit(run, &ev);
-  mn_llm_batch b = { .n = jobs->n, .build = job_request, .done = job_done, .userdata = &ex };
   double t0 = mn_now();   /* serialising the jobs is part of the local phase */
+  int most = run->opts.num_ctx;   /* built with num_ctx 0: each job's own need */
+  for(size_t i = 0; i < jobs->n && !run->opts.num_ctx; i++) {
+    int need = mn_llm_num_ctx(job_request(&ex, i, 1));
+    if(need > most)
+      most = need;
+  }
+  ex.num_ctx = most;
+  int *group = mn_xcalloc(jobs->n + 1, sizeof *group);
+  for(size_t i = 0; i < jobs->n; i++) {
+    group[i] = jobs->v[i].chunk_id;
+    jobs->v[i].attempts = 0;
+  }
+  /* MINIONS_JOB_ORDER=program sends the jobs in the program's order, as
+   * before grouping (bench/bench_prefix.c compares the two) */
+  const char *order = getenv("MINIONS_JOB_ORDER");
+  mn_llm_batch b = { .n = jobs->n, .build = job_request, .done = job_done, .userdata = &ex,
+                     .group = order && !strcmp(order, "program") ? NULL : group };
   int brc = mn_client_batch(run->local, &b);
+  free(group);
   run->call_time[MN_SIDE_LOCAL] += mn_now() - t0;
   free(ex.user);
   size_t failed = 0;

@@ -83,6 +83,10 @@ for local in openai-compatible ollama; do
   nlocal=$(wc -l <"$T/l.jsonl")
   check "minions over $local: one local request per job ($jobs jobs, $nlocal requests)" \
     test "$jobs" -gt 10 -a "$jobs" = "$nlocal"
+  if [ "$local" = ollama ]; then
+    check "minions over ollama: one num_ctx for every job of the round (no model reloads)" \
+      jq -se '[.[].body.options.num_ctx] | (unique | length) == 1 and .[0] >= 4096' "$T/l.jsonl"
+  fi
   inflight=$(curl -s "$LOCAL_URL/_fake/stats" | jq .max_concurrent)
   check "minions over $local: at least 4 local requests in flight at once ($inflight)" test "$inflight" -ge 4
   check "minions over $local: the hostile first program was refused and reported back" \

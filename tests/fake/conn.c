@@ -61,6 +61,7 @@ struct mn_fk_conn {
   size_t step;
   double t_start;
   int holding_slot, in_flight;
+  int slot;                  /* which slot, with model timing */
   mn_fk_conn *q_next, *q_prev;
   int queued;
 
@@ -187,6 +188,64 @@ static void q_remove(mn_fk_server *s, mn_fk_conn *c)
   s->queued--;
 }
 
+static size_t common_prefix(const char *a, const char *b)
+{
+  size_t n = 0;
+  if(a && b)
+    while(a[n] && a[n] == b[n])
+      n++;
+  return n;
+}
+
+/* Model timing: the slot this request gets (the free one whose last prompt
+ * shares the longest prefix with it), the part of its prompt found in the
+ * cache, and its service time: prefill of the rest, then decoding, slower
+ * with more slots busy. The plan was made for 1 s; its steps are scaled. */
+static void time_on_slot(mn_fk_server *s, mn_fk_conn *c)
+{
+  const char *prompt = c->plan.prompt ? c->plan.prompt : "";
+  int best = -1;
+  size_t best_len = 0;
+  for(int k = 0; k < s->slots; k++) {
+    if(s->slot_busy[k])
+      continue;
+    size_t l = s->prefix_cache == MN_FK_CACHE_SLOT ? common_prefix(s->slot_prompt[k], prompt) : 0;
+    if(best < 0 || l > best_len) {
+      best = k;
+      best_len = l;
+    }
+  }
+  if(best < 0)
+    best = 0;   /* cannot happen: a slot is free when this runs */
+  if(s->prefix_cache == MN_FK_CACHE_GLOBAL)
+    for(int k = 0; k < MN_FK_CACHE_ENTRIES; k++) {
+      size_t l = common_prefix(s->cache_ring[k], prompt);
+      if(l > best_len)
+        best_len = l;
+    }
+  c->slot = best;
+  s->slot_busy[best] = 1;
+  size_t plen = strlen(prompt);
+  long prompt_tokens = (long)((plen + 3) / 4), cached = (long)(best_len / 4);
+  if(cached > prompt_tokens)
+    cached = prompt_tokens;
+  s->prompt_tokens += (uint64_t)prompt_tokens;
+  s->cached_tokens += (uint64_t)cached;
+  double prefill = (double)(prompt_tokens - cached) / s->prefill_tps;
+  double decode = (double)c->plan.out_tokens * s->decode_s *
+                  (1.0 + s->decode_slowdown * (double)(s->serving - 1));
+  double e = s->service_s + prefill + decode;
+  for(size_t k = 0; k < c->plan.n; k++)
+    c->plan.steps[k].at *= e;
+  free(s->slot_prompt[best]);
+  s->slot_prompt[best] = mn_fk_xstrdup(prompt);
+  if(s->prefix_cache == MN_FK_CACHE_GLOBAL) {
+    free(s->cache_ring[s->cache_next]);
+    s->cache_ring[s->cache_next] = mn_fk_xstrdup(prompt);
+    s->cache_next = (s->cache_next + 1) % MN_FK_CACHE_ENTRIES;
+  }
+}
+
 /* Hand free slots to waiting requests. `t` is when the slot became free:
  * a request that was already waiting then starts its service at that
  * instant, so a late timer does not make every later wave late too. */
@@ -202,6 +261,8 @@ static void dispatch(mn_fk_server *s, double t)
     if(s->serving > s->max_serving)
       s->max_serving = s->serving;
     c->holding_slot = 1;
+    if(s->prefill_tps > 0)
+      time_on_slot(s, c);
     c->t_start = t > c->req.t_recv ? t : c->req.t_recv;
     c->step = 0;
     c->state = ST_PLAY;
@@ -216,6 +277,8 @@ static void release_slot(mn_fk_server *s, mn_fk_conn *c, double t)
     return;
   c->holding_slot = 0;
   s->serving--;
+  if(s->slot_busy)
+    s->slot_busy[c->slot] = 0;
   dispatch(s, t);
 }
 

@@ -129,6 +129,10 @@ typedef struct mn_fk_plan {
   size_t huge_post_len;
   json_t *record;      /* this request's record (a reference), or NULL */
   json_t *record_full; /* its whole body when the record holds a cut one */
+  /* model timing (--prefill-tps): steps were planned for a 1 s service and
+   * are scaled at dispatch to prefill + decode on the slot the request gets */
+  char *prompt;        /* all message text, for the prefix cache */
+  long out_tokens;
 } mn_fk_plan;
 
 void mn_fk_plan_step(mn_fk_plan *p, double at, char *data, size_t len,
@@ -239,11 +243,28 @@ const char *mn_fk_route_name(mn_fk_route r);
 
 typedef struct mn_fk_conn mn_fk_conn;
 
+/* --prefix-cache: none; slot (llama.cpp cache_prompt, Ollama: a slot keeps
+ * the last prompt's KV cache, and a request goes to the free slot sharing
+ * the longest prefix with it); global (vLLM automatic prefix caching: any
+ * of the last MN_FK_CACHE_ENTRIES prompts, on any slot). */
+enum { MN_FK_CACHE_NONE, MN_FK_CACHE_SLOT, MN_FK_CACHE_GLOBAL };
+#define MN_FK_CACHE_ENTRIES 256
+
 typedef struct mn_fk_server {
   int lfd;                   /* listening socket */
   int sig_rd;                /* self-pipe: SIGTERM/SIGINT write a byte */
   int slots;
   double service_s;
+  /* a model server's timing (0: off): prompt tokens per second per slot,
+   * seconds per output token with one slot busy, and how much each other
+   * busy slot slows decoding (continuous batching shares the GPU) */
+  double prefill_tps, decode_s, decode_slowdown;
+  int prefix_cache;          /* MN_FK_CACHE_* */
+  char **slot_prompt;        /* per slot: the prompt it served last */
+  int *slot_busy;
+  char *cache_ring[MN_FK_CACHE_ENTRIES];   /* global: the last prompts */
+  int cache_next;
+  uint64_t prompt_tokens, cached_tokens;   /* over all model requests */
   const char *require_key;
   int verbose;
   mn_fk_rules *rules;

@@ -17,6 +17,8 @@ static void usage(FILE *f)
 {
   fputs("usage: fakellm [--host 127.0.0.1] [--port N] [--slots S] [--service-ms T]\n"
         "               [--script FILE] [--record FILE] [--require-key KEY] [--verbose]\n"
+        "               [--prefill-tps N [--decode-ms T] [--decode-slowdown F]\n"
+        "                [--prefix-cache slot|global|none]]\n"
         "A fake LLM server (OpenAI, Ollama, Anthropic, Gemini wire formats) for tests.\n"
         "Prints \"PORT <n>\" once listening; runs until SIGTERM/SIGINT.\n"
         "See tests/fake/README.md.\n", f);
@@ -106,13 +108,15 @@ static void raise_nofile(void)
  * "--name value" or "--name=value", a unique prefix of a name will do,
  * "--" ends the options. */
 enum { OPT_HOST, OPT_PORT, OPT_SLOTS, OPT_SERVICE, OPT_SCRIPT, OPT_RECORD,
-       OPT_KEY, OPT_VERBOSE, OPT_HELP };
+       OPT_KEY, OPT_VERBOSE, OPT_HELP, OPT_PREFILL, OPT_DECODE, OPT_SLOWDOWN, OPT_CACHE };
 static const struct { const char *name; int has_arg; } opts[] = {
   [OPT_HOST] = { "host", 1 },       [OPT_PORT] = { "port", 1 },
   [OPT_SLOTS] = { "slots", 1 },     [OPT_SERVICE] = { "service-ms", 1 },
   [OPT_SCRIPT] = { "script", 1 },   [OPT_RECORD] = { "record", 1 },
   [OPT_KEY] = { "require-key", 1 }, [OPT_VERBOSE] = { "verbose", 0 },
   [OPT_HELP] = { "help", 0 },
+  [OPT_PREFILL] = { "prefill-tps", 1 }, [OPT_DECODE] = { "decode-ms", 1 },
+  [OPT_SLOWDOWN] = { "decode-slowdown", 1 }, [OPT_CACHE] = { "prefix-cache", 1 },
 };
 
 /* The option at argv[*i]: its index, with *val its value (advancing *i
@@ -215,7 +219,8 @@ static void sleep_until(double deadline)
 int main(int argc, char **argv)
 {
   const char *host = "127.0.0.1", *script = NULL, *record = NULL;
-  double port = 0, slots = 64, service_ms = 0;
+  double port = 0, slots = 64, service_ms = 0, decode_ms = 0;
+  const char *cache = NULL;
   mn_fk_server srv;
   memset(&srv, 0, sizeof srv);
 
@@ -258,6 +263,19 @@ int main(int argc, char **argv)
       srv.require_key = val;
       break;
     case OPT_VERBOSE: srv.verbose = 1; break;
+    case OPT_PREFILL:
+      if(parse_num(val, 1, 1e9, &srv.prefill_tps))
+        return die("--prefill-tps wants tokens per second, 1..1e9", val);
+      break;
+    case OPT_DECODE:
+      if(parse_num(val, 0, 60000, &decode_ms))
+        return die("--decode-ms wants 0..60000 (per output token)", val);
+      break;
+    case OPT_SLOWDOWN:
+      if(parse_num(val, 0, 100, &srv.decode_slowdown))
+        return die("--decode-slowdown wants 0..100", val);
+      break;
+    case OPT_CACHE: cache = val; break;
     case OPT_HELP: usage(stdout); return 0;
     default:
       usage(stderr);
@@ -269,6 +287,19 @@ int main(int argc, char **argv)
 
   srv.slots = (int)slots;
   srv.service_s = service_ms / 1000.0;
+  srv.decode_s = decode_ms / 1000.0;
+  if(cache && strcmp(cache, "none") && strcmp(cache, "slot") && strcmp(cache, "global"))
+    return die("--prefix-cache wants none, slot or global", cache);
+  if((decode_ms > 0 || srv.decode_slowdown > 0 || cache) && srv.prefill_tps <= 0)
+    return die("--decode-ms, --decode-slowdown and --prefix-cache need --prefill-tps", NULL);
+  srv.prefix_cache = !cache || !strcmp(cache, "slot") ? MN_FK_CACHE_SLOT
+                   : !strcmp(cache, "global") ? MN_FK_CACHE_GLOBAL : MN_FK_CACHE_NONE;
+  if(srv.prefill_tps > 0) {
+    srv.slot_prompt = calloc((size_t)srv.slots, sizeof *srv.slot_prompt);
+    srv.slot_busy = calloc((size_t)srv.slots, sizeof *srv.slot_busy);
+    if(!srv.slot_prompt || !srv.slot_busy)
+      return die("out of memory for the slots", NULL);
+  }
   srv.reserve_fd = -1;
   struct sockaddr_storage probe;
   socklen_t probe_len;

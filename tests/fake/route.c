@@ -455,7 +455,19 @@ static void handle_chat(mn_fk_server *s, const mn_fk_req *req,
     ch.prompt_bytes += strlen(t.v[i]);
   mn_fk_answer ans;
   mn_fk_rules_answer(s->rules, &ch, &ans);
-  mn_fk_render_chat(plan, req, b, &ch, &ans, s->service_s, ++s->next_id);
+  if(s->prefill_tps > 0) {   /* timed at dispatch: plan for 1 s, scale then */
+    size_t n = ch.prompt_bytes + 1, at = 0;
+    plan->prompt = mn_fk_xmalloc(n);
+    for(size_t i = 0; i < t.n; i++) {
+      size_t l = strlen(t.v[i]);
+      memcpy(plan->prompt + at, t.v[i], l);
+      at += l;
+    }
+    plan->prompt[at] = '\0';
+    plan->out_tokens = ans.completion;
+  }
+  mn_fk_render_chat(plan, req, b, &ch, &ans, s->prefill_tps > 0 ? 1.0 : s->service_s,
+                    ++s->next_id);
   if(ans.rule >= 0)
     json_object_set_new(plan->record, "rule", json_integer(ans.rule));
   mn_fk_answer_free(&ans);
@@ -586,7 +598,9 @@ static void handle_control(mn_fk_server *s, const mn_fk_req *req,
   int post = strcmp(req->method, "POST") == 0;
   if(strcmp(p, "stats") == 0 && get) {
     reply_json(plan, req, 200,
-               json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:I,s:I}",
+               json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I}",
+                         "prompt_tokens", (json_int_t)s->prompt_tokens,
+                         "cached_tokens", (json_int_t)s->cached_tokens,
                          "requests", (json_int_t)s->requests,
                          "max_concurrent", s->max_concurrent,
                          "max_serving", s->max_serving,
@@ -625,6 +639,7 @@ static void handle_control(mn_fk_server *s, const mn_fk_req *req,
     mn_fk_rules_reset(s->rules);
     mn_fk_record_clear(s);
     s->requests = 0;
+    s->prompt_tokens = s->cached_tokens = 0;   /* slots keep their caches */
     s->max_concurrent = s->concurrent;   /* requests still in flight count */
     s->max_serving = s->serving;
     reply_json(plan, req, 200, json_pack("{s:b}", "ok", 1));

@@ -270,5 +270,6 @@ void mn_fk_plan_free(mn_fk_plan *p)
   free(p->huge_post);
   json_decref(p->record);
   json_decref(p->record_full);
+  free(p->prompt);
   memset(p, 0, sizeof *p);
 }

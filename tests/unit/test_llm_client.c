@@ -614,6 +614,101 @@ static void two_urls_fast_gets_more(void **state)
   mn_llm_free(h);
 }
 
+
+/* Groups: a chunk's chats one after another, each on the slot its group
+ * just used, so a server's per-slot prefix cache finds the chunk. */
+typedef struct grouped {
+  char prompt[4096];
+  mn_llm_msg msg;
+  mn_llm_req req;
+  int done;
+} grouped;
+
+static const mn_llm_req *group_request(void *ud, size_t i, int attempt)
+{
+  grouped *g = ud;
+  /* task by task, as remote programs write them: chat i reads group i % 4's
+   * long text, then its own instruction i / 4 */
+  int len = snprintf(g->prompt, sizeof g->prompt, "<excerpt>group %zu: ", i % 4);
+  while(len < 3000)
+    len += snprintf(g->prompt + len, sizeof g->prompt - (size_t)len, "text of group %zu. ", i % 4);
+  snprintf(g->prompt + len, sizeof g->prompt - (size_t)len, "</excerpt> instruction %zu", i / 4);
+  g->msg = (mn_llm_msg){ "user", g->prompt };
+  g->req = (mn_llm_req){ .msgs = &g->msg, .n_msgs = 1, .temperature = 0, .max_tokens = 16 };
+  return &g->req;
+}
+
+static int group_done(void *ud, size_t i, int attempt, mn_llm_result *res)
+{
+  assert_int_equal(res->code, MN_OK);
+  ((grouped *)ud)->done++;
+  return 0;
+}
+
+static double cache_share(const mn_fake *f)
+{
+  json_t *s = fake_json(f, "/_fake/stats");
+  double share = json_number_value(json_object_get(s, "cached_tokens")) /
+                 json_number_value(json_object_get(s, "prompt_tokens"));
+  json_decref(s);
+  return share;
+}
+
+static void grouped_batches_hit_the_prefix_cache(void **state)
+{
+  set_keys(KEY);
+  for(int use_groups = 1; use_groups >= 0; use_groups--) {
+    mn_fake f;
+    const char *args[] = { "--slots", "2", "--prefill-tps", "50000", "--prefix-cache", "slot", NULL };
+    start_fake_args(&f, args);
+    mn_llm *h = new_llm(0);
+    mn_client_opts o = MN_CLIENT_OPTS_INIT;
+    o.stream = 0;
+    o.max_inflight = 2;
+    mn_client *c = NULL;
+    char *err = NULL;
+    const char *url = f.url;
+    assert_int_equal(mn_client_new(&c, h, "openai-compatible:fake", &url, 1, &o, &err), MN_OK);
+    enum { N = 12 };   /* 4 groups of 3, in the program's order: task by task */
+    int group[N];
+    for(size_t i = 0; i < N; i++)
+      group[i] = (int)(i % 4);
+    grouped g = { .done = 0 };
+    mn_llm_batch b = { .n = N, .build = group_request, .done = group_done, .userdata = &g,
+                       .group = use_groups ? group : NULL };
+    assert_int_equal(mn_client_batch(c, &b), MN_OK);
+    assert_int_equal(g.done, N);
+    double share = cache_share(&f);
+    json_t *recs = fake_json(&f, "/_fake/requests");
+    if(use_groups) {
+      /* a group's chats never overlap: each starts after the one before */
+      for(int grp = 0; grp < 4; grp++) {
+        double last_reply = 0;
+        char tag[32];
+        snprintf(tag, sizeof tag, "<excerpt>group %d: ", grp);
+        size_t i;
+        json_t *r;
+        json_array_foreach(recs, i, r) {
+          const char *text = mn_json_path_str(r, "body.messages.0.content");
+          if(!text || strncmp(text, tag, strlen(tag)))
+            continue;
+          assert_true(json_number_value(json_object_get(r, "t_recv")) >= last_reply);
+          last_reply = json_number_value(json_object_get(r, "t_reply"));
+        }
+      }
+      print_message("grouped: %.0f%% of prompt tokens from the slot caches\n", 100 * share);
+      assert_true(share > 0.5);   /* 8 of 12 chats find their chunk */
+    } else {
+      print_message("program order: %.0f%% from the slot caches\n", 100 * share);
+      assert_true(share < 0.2);   /* the chunk is always on the other slot or gone */
+    }
+    json_decref(recs);
+    mn_client_free(c);
+    mn_llm_free(h);
+    stop_fakes(NULL);
+  }
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -624,6 +719,7 @@ int main(void)
     cmocka_unit_test_teardown(http_errors_and_caps, stop_fakes),
     cmocka_unit_test_teardown(finish_length_every_wire, stop_fakes),
     cmocka_unit_test_teardown(two_urls_fast_gets_more, stop_fakes),
+    cmocka_unit_test_teardown(grouped_batches_hit_the_prefix_cache, stop_fakes),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
