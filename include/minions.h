@@ -327,6 +327,10 @@ typedef struct mn_run_opts {
 
 typedef struct mn_run mn_run;
 
+/* sizeof(mn_run_opts) in this library: bindings that lay the struct out
+ * themselves (Python's ctypes) check theirs against it. */
+MN_EXTERN size_t mn_run_opts_size(void);
+
 /* Check the options, parse the model specs, find API keys and load the
  * price table. Fails with MN_EINVAL (bad option), MN_EUNSUPPORTED (unknown
  * provider or protocol), MN_EAUTH (a required API key variable is unset) or

@@ -140,6 +140,11 @@ void mn_proto_set_task(mn_run *run, const char *task)
   run->opts.task = own(run, task);
 }
 
+size_t mn_run_opts_size(void)
+{
+  return sizeof(mn_run_opts);
+}
+
 void mn_proto_opts_read(mn_run_opts *dst, const mn_run_opts *src)
 {
   mn_run_opts defaults = MN_RUN_OPTS_INIT;

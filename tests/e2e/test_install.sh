@@ -9,6 +9,11 @@ check "install puts the library, header, pkg-config file, CLI and prices in plac
   bash -c "cd '$T/prefix' && ls lib*/libminions.so lib*/libminions.a include/minions.h lib*/pkgconfig/minions.pc \
     bin/minions share/minions/prices.json"
 
+pydir=$(ls -d "$T"/prefix/lib/python3*/*-packages 2>/dev/null | head -1)
+check "install puts the Python package in the prefix's site folder, and it finds the library there" \
+  bash -c "[ -n '$pydir' ] && env -u MINIONS_LIB PYTHONPATH='$pydir' /usr/bin/python3 -c \
+    'import minions_c, sys; sys.exit(not minions_c.__file__.startswith(\"$T/prefix\"))'"
+
 cat >"$T/use.c" <<'C'
 #include <minions.h>
 #include <stdio.h>

@@ -1,0 +1,2 @@
+# Where `cmake --install` put libminions.so; None when not installed by CMake.
+LIBDIR = None
