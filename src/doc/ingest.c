@@ -446,7 +446,8 @@ static int walk_dir(walk *w, const char *dir, int depth)
   if(errno)
     rc = fail(w->d, MN_EIO, dir, strerror(errno));
   closedir(dh);
-  qsort(names, n, sizeof *names, cmp_names);
+  if(n)   /* qsort(NULL, 0) is undefined */
+    qsort(names, n, sizeof *names, cmp_names);
   for(size_t i = 0; i < n && rc == MN_OK; i++) {
     char *full = join(dir, names[i]);
     struct stat st;

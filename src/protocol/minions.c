@@ -159,6 +159,7 @@ static int decompose_code(mn_run *run, const mn_docs *docs, round_state *st, mn_
   lim.max_jobs = (size_t)o->max_jobs;
 
   int rc = MN_ESANDBOX;
+  int budget_stops = 0;   /* programs stopped by a budget (instructions, time, memory) */
   for(int attempt = 1; attempt <= CODE_ATTEMPTS; attempt++) {
     mn_llm_req req = { .msgs = conv.msgs, .n_msgs = conv.n,
                         .temperature = o->remote_temperature, .max_tokens = o->remote_max_tokens };
@@ -195,7 +196,13 @@ static int decompose_code(mn_run *run, const mn_docs *docs, round_state *st, mn_
                     .text = err };
     mn_proto_emit(run, &ev);
     int job_cap = rc == MN_ELIMIT && err && strstr(err, "jobs, more than the limit");
-    if(job_cap)
+    /* a program that ran out of a budget runs the whole budget each time:
+     * one more try, told which budget, then stop */
+    budget_stops += rc == MN_ELIMIT && !job_cap;
+    if(budget_stops >= 2)
+      mn_proto_fail(run, MN_ELIMIT, "the remote's program ran out of its budget twice; last: %s",
+                    err ? err : "unknown");
+    else if(job_cap)
       mn_proto_fail(run, MN_ELIMIT, "the remote's program made more jobs than --max-jobs allows "
                     "(%d) %d time%s; last: %s. Raise --max-jobs, or keep the best chunks with "
                     "--retrieval bm25", o->max_jobs, attempt, attempt == 1 ? "" : "s", err);
@@ -208,7 +215,9 @@ static int decompose_code(mn_run *run, const mn_docs *docs, round_state *st, mn_
     free(err);
     free(code);
     mn_llm_result_free(&res);
-    rc = job_cap ? MN_ELIMIT : MN_ESANDBOX;
+    rc = rc == MN_ELIMIT ? MN_ELIMIT : MN_ESANDBOX;
+    if(budget_stops >= 2)
+      break;
   }
   free(prevj);
   free(texts);

@@ -312,7 +312,8 @@ static int bm25_top_k(lua_State *L)
     rc = mn_bm25_query(sb->bm_ix, lua_tostring(L, 1), k, &h->hits, &n_hits);
   if(rc)
     return luaL_error(L, "%s: the query failed: %s", fn, mn_bm25_errmsg(sb->bm_ix));
-  qsort(h->hits, n_hits, sizeof *h->hits, cmp_hit_index);
+  if(n_hits)   /* qsort(NULL, 0) is undefined */
+    qsort(h->hits, n_hits, sizeof *h->hits, cmp_hit_index);
   lua_createtable(L, (int)n_hits, 0);
   for(size_t i = 0; i < n_hits; i++) {
     lua_rawgeti(L, 2, (lua_Integer)h->hits[i].index + 1);

@@ -111,6 +111,20 @@ check "plan mode with --retrieval bm25 answers" answered plan_bm25
 check "plan mode with --retrieval bm25 reads only the k best chunks" \
   jq -e '[.conversation[] | select(.job_manifests) | .job_manifests | length] == [3]' "$T/cwd_plan_bm25/run.json"
 
+# A program that spins until its budget ends: tried once more, told which
+# budget, then the run stops (not five full-length tries)
+curl -s -X POST "$REMOTE_URL/_fake/reset" >/dev/null
+jq -n '[{"when": {"contains": "prepare_jobs"},
+         "reply": "```lua\nfunction prepare_jobs(context, prev_jobs)\n  while true do end\nend\n```"}]' |
+  curl -s -X POST --data-binary @- "$REMOTE_URL/_fake/rules" >/dev/null
+start=$(date +%s)
+minions spin --local openai-compatible:fake --local-url "$LOCAL_URL" --max-rounds 1
+took=$(( $(date +%s) - start ))
+check "a program out of its budget is retried once, then the run fails naming the budget ($took s)" \
+  bash -c "[ \$(cat '$T/spin.rc') = 1 ] && grep -q 'ran out of its budget twice; last: .*\(budget\|time limit\)' '$T/spin.err' &&
+           jq -e '[.conversation[] | select(.sandbox_error)] | length == 2' '$T/cwd_spin/run.json'"
+curl -s -X POST "$REMOTE_URL/_fake/reset" >/dev/null
+
 # A local model that refuses every job (OpenAI's refusal shape): the jobs
 # count as failed, not as abstentions, and the run says why
 curl -s -X POST "$LOCAL_URL/_fake/reset" >/dev/null
