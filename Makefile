@@ -8,6 +8,7 @@ setup:
 
 test: setup
 	@cd build && ctest --output-on-failure -j2
+	@./scripts/test-sanitizers.sh
 
 bench:
 	@./scripts/setup.sh --bench
@@ -17,4 +18,4 @@ install: setup
 	@cmake --install build
 
 clean:
-	rm -rf build
+	rm -rf build build-asan

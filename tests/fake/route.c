@@ -652,6 +652,19 @@ static void handle_control(mn_fk_server *s, const mn_fk_req *req,
 }
 
 /* Gemini: /v1beta/models/{model}:{method}; model and method out. */
+/* "/openai/deployments/{deployment}/chat/completions": 1 and the deployment. */
+static int azure_path(const char *p, char **deployment)
+{
+  static const char head[] = "/openai/deployments/", tail[] = "/chat/completions";
+  size_t n = strlen(p), h = sizeof head - 1, t = sizeof tail - 1;
+  if(n <= h + t || memcmp(p, head, h) != 0 || memcmp(p + n - t, tail, t) != 0)
+    return 0;
+  if(memchr(p + h, '/', n - h - t))
+    return 0;   /* a deployment name has no slash */
+  *deployment = mn_fk_xstrndup(p + h, n - h - t);
+  return 1;
+}
+
 static int gemini_path(const char *p, char **model, const char **method)
 {
   const char *rest = NULL;
@@ -712,12 +725,9 @@ void mn_fk_handle(mn_fk_server *s, const mn_fk_req *req, mn_fk_plan *plan)
 
   char *model = NULL;
   const char *method = NULL;
-  const char *dep = strncmp(p, "/openai/deployments/", 20) == 0 ? p + 20 : NULL;
-  const char *dep_end = dep ? strchr(dep, '/') : NULL;
-  if(dep_end && dep_end > dep && strcmp(dep_end, "/chat/completions") == 0) {
+  if(azure_path(p, &model)) {
     /* Azure OpenAI: POST /openai/deployments/{deployment}/chat/completions?api-version=V */
     char *version = mn_fk_query_param(req->query, "api-version");
-    model = mn_fk_xstrndup(dep, (size_t)(dep_end - dep));
     if(!post) {
       mn_fk_record_start(s, plan, req, "openai", NULL);
       mn_fk_render_error(plan, req, MN_FK_OPENAI, 405, "Method not allowed; use POST.");
