@@ -23,12 +23,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "benchutil.h"
 #include "minions.h"
-#include "util/buf.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -78,27 +76,10 @@ static void on_event(const mn_event *ev, void *ud)
     p->t_end = mn_now();
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-  return mn_buf_append(ud, p, size * n) ? 0 : size * n;
-}
-
 /* prompt_tokens and cached_tokens of the fake's /_fake/stats */
 static int cache_stats(const bench_fake *f, double *prompt, double *cached)
 {
-  char url[128];
-  snprintf(url, sizeof url, "%s/_fake/stats", f->url);
-  mn_buf b = MN_BUF_INIT(1 << 16);
-  CURL *c = curl_easy_init();
-  if(!c)
-    return -1;
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-  CURLcode cc = curl_easy_perform(c);
-  curl_easy_cleanup(c);
-  json_t *j = cc == CURLE_OK ? json_loads(mn_buf_str(&b), 0, NULL) : NULL;
-  mn_buf_free(&b);
+  json_t *j = bench_fake_stats_json(f);
   if(!j)
     return -1;
   *prompt = json_number_value(json_object_get(j, "prompt_tokens"));

@@ -97,14 +97,14 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
   return mn_buf_append(ud, p, size * n) ? 0 : size * n;
 }
 
-int bench_fake_stats(const bench_fake *f, long *requests, long *max_serving)
+json_t *bench_fake_stats_json(const bench_fake *f)
 {
   char url[128];
   snprintf(url, sizeof url, "%s/_fake/stats", f->url);
   mn_buf b = MN_BUF_INIT(STATS_MAX_BYTES);
   CURL *c = curl_easy_init();
   if(!c)
-    return -1;
+    return NULL;
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
@@ -113,6 +113,12 @@ int bench_fake_stats(const bench_fake *f, long *requests, long *max_serving)
   curl_easy_cleanup(c);
   json_t *j = cc == CURLE_OK ? json_loads(mn_buf_str(&b), 0, NULL) : NULL;
   mn_buf_free(&b);
+  return j;
+}
+
+int bench_fake_stats(const bench_fake *f, long *requests, long *max_serving)
+{
+  json_t *j = bench_fake_stats_json(f);
   if(!j)
     return -1;
   *requests = (long)json_integer_value(json_object_get(j, "requests"));

@@ -21,6 +21,9 @@ void bench_fake_stop(bench_fake *f);
 /* GET /_fake/stats: requests answered and the most slots busy at once.
  * 0, or -1 if the server did not answer. */
 int bench_fake_stats(const bench_fake *f, long *requests, long *max_serving);
+/* The whole of GET /_fake/stats (new reference), or NULL. */
+struct json_t;
+struct json_t *bench_fake_stats_json(const bench_fake *f);
 
 /* The build folder: --build, else the parent of the folder holding this
  * program (binaries live in <build>/bench/). Caller frees. */
