@@ -320,6 +320,12 @@ int main(int argc, char **argv)
     srv.rec = fopen(record, "a");
     if(!srv.rec) {
       mn_fk_rules_free(srv.rules);
+  for(int k = 0; srv.slot_prompt && k < srv.slots; k++)
+    free(srv.slot_prompt[k]);
+  free(srv.slot_prompt);
+  free(srv.slot_busy);
+  for(int k = 0; k < MN_FK_CACHE_ENTRIES; k++)
+    free(srv.cache_ring[k]);
       return die("cannot open the record file", record);
     }
   }
