@@ -10,6 +10,20 @@ from . import _lib
 from .usage import Usage
 
 
+class Protocol:
+    """What Minion and Minions share: the reference's constructor."""
+
+    def __init__(self, local_client=None, remote_client=None, max_rounds=3, callback=None,
+                 log_dir=None, on_event=None, **kwargs):
+        self.local_client = local_client
+        self.remote_client = remote_client
+        self.max_rounds = max_rounds
+        self.callback = callback      # callback(role, message, is_final=False), as the reference
+        self.on_event = on_event      # on_event(dict): every library event (a live view)
+        self.log_dir = log_dir
+        self.kwargs = kwargs          # the reference's other options, accepted and unused
+
+
 def _b(s):
     return None if s is None else str(s).encode()
 

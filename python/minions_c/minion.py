@@ -4,16 +4,10 @@ context=[...], max_rounds=2)."""
 from . import _run
 
 
-class Minion:
+class Minion(_run.Protocol):
     def __init__(self, local_client=None, remote_client=None, max_rounds=3, callback=None,
-                 log_dir=None, on_event=None, **kwargs):
-        self.local_client = local_client
-        self.remote_client = remote_client
-        self.max_rounds = max_rounds
-        self.callback = callback      # callback(role, message, is_final=False), as the reference
-        self.on_event = on_event      # on_event(dict): every library event (a live view)
-        self.log_dir = log_dir
-        self.kwargs = kwargs
+                 **kwargs):
+        super().__init__(local_client, remote_client, max_rounds, callback, **kwargs)
 
     def __call__(self, task, context, max_rounds=None, doc_metadata=None, logging_id=None,
                  is_privacy=False, images=None, log_path=None, **kwargs):

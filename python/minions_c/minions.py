@@ -4,16 +4,10 @@ remote_client)(task=..., doc_metadata=..., context=[...], max_rounds=2)."""
 from . import _run, _lib
 
 
-class Minions:
+class Minions(_run.Protocol):
     def __init__(self, local_client=None, remote_client=None, max_rounds=5, callback=None,
-                 log_dir=None, on_event=None, **kwargs):
-        self.local_client = local_client
-        self.remote_client = remote_client
-        self.max_rounds = max_rounds
-        self.callback = callback
-        self.on_event = on_event
-        self.log_dir = log_dir
-        self.kwargs = kwargs
+                 **kwargs):
+        super().__init__(local_client, remote_client, max_rounds, callback, **kwargs)
 
     def __call__(self, task, doc_metadata, context, max_rounds=None, num_tasks_per_round=3,
                  num_samples_per_task=1, mcp_tools_info=None, use_bm25=False, log_path=None,

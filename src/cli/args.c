@@ -122,15 +122,74 @@ int cli_values(cli_args *a, const char *flag, const char ***list, size_t *n)
   return 0;
 }
 
-mn_docs *cli_load_docs(const char *const *paths, size_t n)
+#define STDIN_MAX (256u << 20)
+
+/* Everything on standard input, at most STDIN_MAX bytes; NULL on error. */
+static char *read_stdin(size_t *len)
+{
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  for(;;) {
+    if(!buf) {
+      cli_error("out of memory reading standard input");
+      return NULL;
+    }
+    if(n == cap) {
+      if(cap >= STDIN_MAX) {
+        cli_error("standard input is larger than %u MiB; give the file with --context PATH",
+                  STDIN_MAX >> 20);
+        free(buf);
+        return NULL;
+      }
+      char *nb = realloc(buf, cap * 2);
+      if(!nb)
+        free(buf);
+      buf = nb;
+      cap *= 2;
+      continue;
+    }
+    size_t k = fread(buf + n, 1, cap - n, stdin);
+    n += k;
+    if(k == 0) {
+      if(ferror(stdin)) {
+        cli_error("cannot read standard input");
+        free(buf);
+        return NULL;
+      }
+      break;
+    }
+  }
+  *len = n;
+  return buf;
+}
+
+mn_docs *cli_load_docs(const char *const *paths, size_t n, const char *const *texts,
+                       size_t n_texts)
 {
   mn_docs *docs = NULL;
   if(mn_docs_new(&docs) != MN_OK) {
     cli_error("cannot create the document set");
     return NULL;
   }
-  for(size_t i = 0; i < n; i++) {
-    if(mn_docs_add_path(docs, paths[i]) != MN_OK) {
+  for(size_t i = 0; i < n + n_texts; i++) {
+    int rc;
+    if(i >= n) {
+      char name[32];
+      snprintf(name, sizeof name, "text %zu", i - n + 1);
+      rc = mn_docs_add_text(docs, name, texts[i - n], strlen(texts[i - n]));
+    } else if(!strcmp(paths[i], "-")) {
+      size_t len;
+      char *t = read_stdin(&len);
+      if(!t) {
+        mn_docs_free(docs);
+        return NULL;
+      }
+      rc = mn_docs_add_text(docs, "standard input", t, len);
+      free(t);
+    } else {
+      rc = mn_docs_add_path(docs, paths[i]);
+    }
+    if(rc != MN_OK) {
       cli_error("%s", mn_docs_errmsg(docs));
       mn_docs_free(docs);
       return NULL;

@@ -35,8 +35,10 @@ int cli_choice(const char *flag, const char *value, int (*parse)(const char *),
 /* All values after a multi-value flag, up to the next "--" argument. */
 int cli_values(cli_args *a, const char *flag, const char ***list, size_t *n);
 
-/* Load --context paths into a fresh document set; NULL (error printed) on failure. */
-mn_docs *cli_load_docs(const char *const *paths, size_t n);
+/* A fresh document set from paths ("-": standard input) and inline texts
+ * (named "text 1", ...); NULL (error printed) on failure. */
+mn_docs *cli_load_docs(const char *const *paths, size_t n, const char *const *texts,
+                       size_t n_texts);
 
 int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);

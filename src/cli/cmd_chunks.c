@@ -134,7 +134,7 @@ int cmd_chunks(int argc, char **argv, int retrieve)
   if(!size_given && (how.method == MN_CHUNK_PAGE || how.method == MN_CHUNK_CODE))
     how.max_chars = 0;
   rc = CLI_FAIL;
-  if(!(docs = cli_load_docs(paths, n_paths)))
+  if(!(docs = cli_load_docs(paths, n_paths, NULL, 0)))
     goto out;
   int code = retrieve ? mn_docs_retrieve(docs, &how, query, (size_t)k, &chunks, &n_chunks)
                       : mn_docs_chunk(docs, &how, &chunks, &n_chunks);

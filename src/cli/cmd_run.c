@@ -376,83 +376,6 @@ static void print_summary(const mn_run *run)
           mn_run_log_file(run) ? mn_run_log_file(run) : "(not written)");
 }
 
-#define STDIN_MAX (256u << 20)
-
-/* Everything on standard input, at most STDIN_MAX bytes; NULL on error. */
-static char *read_stdin(size_t *len)
-{
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  for(;;) {
-    if(!buf) {
-      cli_error("out of memory reading standard input");
-      return NULL;
-    }
-    if(n == cap) {
-      if(cap >= STDIN_MAX) {
-        cli_error("standard input is larger than %u MiB; give the file with --context PATH",
-                  STDIN_MAX >> 20);
-        free(buf);
-        return NULL;
-      }
-      char *nb = realloc(buf, cap * 2);
-      if(!nb)
-        free(buf);
-      buf = nb;
-      cap *= 2;
-      continue;
-    }
-    size_t k = fread(buf + n, 1, cap - n, stdin);
-    n += k;
-    if(k == 0) {
-      if(ferror(stdin)) {
-        cli_error("cannot read standard input");
-        free(buf);
-        return NULL;
-      }
-      break;
-    }
-  }
-  *len = n;
-  return buf;
-}
-
-/* The documents: --context paths ("-": standard input) and --context-text. */
-static mn_docs *load_docs(const run_cli *c)
-{
-  mn_docs *docs = NULL;
-  if(mn_docs_new(&docs) != MN_OK) {
-    cli_error("cannot create the document set");
-    return NULL;
-  }
-  for(size_t i = 0; i < c->n_context + c->n_texts; i++) {
-    int rc;
-    if(i >= c->n_context) {
-      char name[32];
-      snprintf(name, sizeof name, "text %zu", i - c->n_context + 1);
-      const char *t = c->texts[i - c->n_context];
-      rc = mn_docs_add_text(docs, name, t, strlen(t));
-    } else if(!strcmp(c->context[i], "-")) {
-      size_t len;
-      char *t = read_stdin(&len);
-      if(!t) {
-        mn_docs_free(docs);
-        return NULL;
-      }
-      rc = mn_docs_add_text(docs, "standard input", t, len);
-      free(t);
-    } else {
-      rc = mn_docs_add_path(docs, c->context[i]);
-    }
-    if(rc != MN_OK) {
-      cli_error("%s", mn_docs_errmsg(docs));
-      mn_docs_free(docs);
-      return NULL;
-    }
-  }
-  return docs;
-}
-
 /* -o FILE, else standard output. */
 static FILE *open_output(const run_cli *c)
 {
@@ -569,7 +492,7 @@ int cmd_chat(int argc, char **argv)
   c.o.event_userdata = &prog;
   mn_chat *chat = NULL;
   FILE *out = NULL;
-  mn_docs *docs = load_docs(&c);
+  mn_docs *docs = cli_load_docs(c.context, c.n_context, c.texts, c.n_texts);
   if(!docs) {
     rc = CLI_FAIL;
     goto out;
@@ -666,7 +589,7 @@ int cmd_run(int argc, char **argv)
     rc = setup_status(code);
     goto out;
   }
-  if(!(docs = load_docs(&c))) {
+  if(!(docs = cli_load_docs(c.context, c.n_context, c.texts, c.n_texts))) {
     rc = CLI_FAIL;
     goto out;
   }
