@@ -34,6 +34,8 @@ while [ $# -gt 0 ]; do
 done
 [ ${#benches[@]} -eq 0 ] && benches=(fanout orchestration chunk retrieval prefix)
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "run.sh: no build folder (make bench, or --build DIR)" >&2; exit 1; }
+# benchmark programs live in build/bench: point them at the sandbox helper
+export MINIONS_SANDBOX_HELPER=${MINIONS_SANDBOX_HELPER:-$build/minions-sandbox}
 [ -d "$data/pdfs" ] || { echo "run.sh: no FinanceBench data in $data (--data DIR)" >&2; exit 1; }
 
 out=${MN_BENCH_OUT:-$(mktemp -d /tmp/mn-bench-run-XXXXXX)}

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
           liblua5.4-dev libsqlite3-dev libutf8proc-dev libpcre2-dev
-          libcmocka-dev poppler-utils jq curl tmux python3 python3-venv)
+          libcmocka-dev libseccomp-dev poppler-utils jq curl tmux python3 python3-venv)
 # --bench: also what bench/python_floor.py uses (the HTTP and model-checking
 # libraries of Python LLM clients)
 [ "${1:-}" = "--bench" ] && packages+=(python3 python3-httpx python3-pydantic)

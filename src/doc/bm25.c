@@ -524,6 +524,8 @@ int mn_bm25_build_opts(mn_bm25 **out, const char *const *texts,
   if(sqlite3_open_v2(":memory:", &ix->db, SQLITE_OPEN_READWRITE |
                      SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
     return fail_build(ix, "open", errmsg);
+  /* no temporary files, ever: the sandbox helper may open none */
+  sqlite3_exec(ix->db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
   if(register_bm25w(ix->db) != SQLITE_OK)
     return fail_build(ix, "FTS5 is not available", errmsg);
   /* Contentless: we only need rowids back, not a second copy of the text.

@@ -192,6 +192,15 @@ static int decompose_code(mn_run *run, const mn_docs *docs, round_state *st, mn_
       break;
     }
     mn_runlog_turn_set(turn, "sandbox_error", err);
+    if(rc != MN_ESANDBOX && rc != MN_ELIMIT) {
+      /* the sandbox itself could not run (no helper): not the program's
+       * fault, and asking the remote again would not help */
+      rc = mn_proto_fail(run, rc, "%s", err ? err : "the sandbox could not run");
+      free(err);
+      free(code);
+      mn_llm_result_free(&res);
+      break;
+    }
     mn_event ev = { .type = MN_EVENT_RETRY, .round = run->rounds, .side = MN_SIDE_REMOTE,
                     .text = err };
     mn_proto_emit(run, &ev);

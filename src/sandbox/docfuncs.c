@@ -109,6 +109,12 @@ static int chunk_common(lua_State *L, const char *fn, mn_chunk_method method, si
     return luaL_error(L, "%s: the chunker refused these arguments", fn);
   size_t n = h->chunks.n;
   mn_sb_charge(L, n + 1);
+  /* the list is freed before this returns, but it is held while the Lua
+   * strings are made: it must fit beside them */
+  size_t list_bytes = n * sizeof *h->chunks.items;
+  if(mn_sb_hold(sb, list_bytes))
+    return luaL_error(L, "not enough memory");
+  mn_sb_unhold(sb, list_bytes);
   for(size_t i = 0; i < n; i++) {
     if(h->chunks.items[i].len > sb->lim.max_string_bytes) {
       char lim[32];
@@ -252,7 +258,17 @@ static void ensure_index(lua_State *L, mn_sb *sb, hold *h, size_t n, size_t tota
     free(err);
     luaL_error(L, "bm25_top_k: could not index the chunks: %s", msg);
   }
+  /* the index stays for later queries: count it, at about the size of the
+   * text it indexes */
   mn_bm25_free(sb->bm_ix);
+  mn_sb_unhold(sb, sb->bm_held);
+  sb->bm_held = 0;
+  if(mn_sb_hold(sb, total)) {
+    mn_bm25_free(ix);
+    sb->bm_ix = NULL;
+    luaL_error(L, "not enough memory");
+  }
+  sb->bm_held = total;
   sb->bm_ix = ix;
   /* keep the strings alive so that equal pointers mean equal strings */
   lua_createtable(L, (int)n, 0);
@@ -347,6 +363,8 @@ void mn_sb_open_docfuncs(lua_State *L, int env)
 
 void mn_sb_docfuncs_cleanup(mn_sb *sb)
 {
+  mn_sb_unhold(sb, sb->bm_held);
+  sb->bm_held = 0;
   mn_bm25_free(sb->bm_ix);
   sb->bm_ix = NULL;
   free(sb->bm_ptrs);

@@ -84,7 +84,7 @@ const char *mn_sb_describe(lua_State *L, int idx, char *buf, size_t size)
   }
 }
 
-static void fmt_wall(char *out, size_t size, long ms)
+void mn_sb_fmt_wall(char *out, size_t size, long ms)
 {
   if(ms % 1000 == 0)
     snprintf(out, size, "%ld s", ms / 1000);
@@ -176,7 +176,7 @@ static void budget_message(const mn_sb *sb, char *out, size_t size)
     snprintf(out, size, "instruction budget of %llu exceeded", sb->lim.instructions);
   } else {
     char w[32];
-    fmt_wall(w, sizeof w, sb->lim.wall_ms);
+    mn_sb_fmt_wall(w, sizeof w, sb->lim.wall_ms);
     snprintf(out, size, "time limit of %s exceeded", w);
   }
 }
@@ -248,7 +248,8 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
       if(sb->tripped && nsize > TRIPPED_ALLOC_MAX)
         return NULL;
       size_t limit = sb->lim.memory_bytes + sb->mem_allow;
-      if(sb->mem_used > limit || grow > limit - sb->mem_used) {
+      size_t used = sb->mem_used + sb->c_held;
+      if(used > limit || grow > limit - used) {
         sb->refused = MN_SB_REFUSED_HEAP;
         return NULL;
       }
@@ -270,6 +271,25 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
   sb->mem_used = sb->mem_used - old + nsize;
   return p;
 }
+
+int mn_sb_hold(mn_sb *sb, size_t n)
+{
+  size_t limit = sb->lim.memory_bytes + sb->mem_allow;
+  size_t used = sb->mem_used + sb->c_held;
+  if(used > limit || n > limit - used) {
+    sb->refused = MN_SB_REFUSED_HEAP;
+    return -1;
+  }
+  sb->c_held += n;
+  return 0;
+}
+
+void mn_sb_unhold(mn_sb *sb, size_t n)
+{
+  sb->c_held -= n < sb->c_held ? n : sb->c_held;
+}
+
+void (*mn_sb_test_env_hook)(lua_State *L, int env);
 
 /* ---- functions given to the program --------------------------------------- */
 
@@ -577,6 +597,8 @@ static int build_env(lua_State *L, mn_sb *sb)
   lua_setfield(L, env, LUA_UTF8LIBNAME);
 
   mn_sb_open_docfuncs(L, env);
+  if(mn_sb_test_env_hook)
+    mn_sb_test_env_hook(L, env);
 
   /* The original tables stay reachable only from the registry, which no
    * function given to the program exposes; strip them anyway. */
@@ -784,6 +806,13 @@ static void collect_jobs(lua_State *L, sb_run *r, int idx)
         check_field(L, r, j, i, "advice", 0, 0, &total, &len);
       }
       lua_pop(L, 1);
+    }
+    /* the copies will live in C memory beside the Lua strings they copy */
+    if(pass == 0 && mn_sb_hold(sb, total + n * sizeof *r->jobs)) {
+      char lim[32];
+      mn_sb_fmt_bytes(lim, sizeof lim, sb->lim.memory_bytes);
+      fail(L, r, MN_ELIMIT, "memory limit of %s exceeded: the program's heap and a copy of the "
+           "%zu bytes of jobs it returned do not fit in it together", lim, total);
     }
     total = 0;
   }
@@ -1006,7 +1035,7 @@ static char *compose_error(mn_sb *sb, sb_run *r, int status, int *rc)
   return mn_buf_steal(&m, NULL);
 }
 
-static int check_limits(const mn_sandbox_limits *l)
+int mn_sb_limits_ok(const mn_sandbox_limits *l)
 {
   return l->memory_bytes > 0 && l->instructions > 0 && l->wall_ms > 0 && l->max_jobs > 0 &&
          l->max_string_bytes > 0 && l->max_total_bytes > 0;
@@ -1018,7 +1047,7 @@ static int run(sb_run *r, const mn_sandbox_limits *limits, char **errmsg)
   mn_sandbox_limits defaults = MN_SANDBOX_LIMITS_INIT;
   if(!limits)
     limits = &defaults;
-  if(!r->code || !errmsg || !check_limits(limits)) {
+  if(!r->code || !errmsg || !mn_sb_limits_ok(limits)) {
     if(errmsg)
       *errmsg = mn_xstrdup(r->code ? "invalid sandbox limits" : "no program");
     return MN_EINVAL;
@@ -1062,7 +1091,7 @@ static int run(sb_run *r, const mn_sandbox_limits *limits, char **errmsg)
   return rc;
 }
 
-int mn_sandbox_prepare_jobs(const char *code, size_t code_len,
+int mn_sb_prepare_jobs_here(const char *code, size_t code_len,
                             const mn_sandbox_docs *docs,
                             const mn_sandbox_done_job *prev, size_t n_prev,
                             const mn_sandbox_limits *limits,
@@ -1094,7 +1123,7 @@ int mn_sandbox_prepare_jobs(const char *code, size_t code_len,
   return MN_OK;
 }
 
-int mn_sandbox_transform_outputs(const char *code, size_t code_len,
+int mn_sb_transform_outputs_here(const char *code, size_t code_len,
                                  const mn_sandbox_docs *docs,
                                  const mn_sandbox_done_job *jobs, size_t n_jobs,
                                  const mn_sandbox_limits *limits,

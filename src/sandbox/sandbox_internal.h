@@ -30,6 +30,9 @@ typedef struct mn_sb {
   /* memory */
   size_t mem_used;          /* bytes held by the Lua heap now */
   size_t mem_allow;         /* extra room granted for inputs pushed by C */
+  size_t c_held;            /* C memory held for the program (chunk lists,
+                               the BM25 index, copies of returned jobs):
+                               counted against the same cap as the heap */
   size_t str_overhead;      /* allocation size of a string minus its length;
                                0 until calibrated */
   int calibrating;
@@ -61,7 +64,34 @@ typedef struct mn_sb {
   size_t bm_n;
   int bm_ref;               /* registry ref of a table holding those strings
                                (keeps them alive, so identities stay unique) */
+  size_t bm_held;           /* what the index counts in c_held */
 } mn_sb;
+
+/* The runs themselves, in the calling process: what the helper process
+ * (helper/main.c) executes. Same contract as mn_sandbox_prepare_jobs and
+ * mn_sandbox_transform_outputs, which run them in that helper. */
+int mn_sb_prepare_jobs_here(const char *code, size_t code_len,
+                            const mn_sandbox_docs *docs,
+                            const mn_sandbox_done_job *prev, size_t n_prev,
+                            const mn_sandbox_limits *limits,
+                            mn_sandbox_job **jobs, size_t *n_jobs,
+                            int *has_transform, char **errmsg);
+int mn_sb_transform_outputs_here(const char *code, size_t code_len,
+                                 const mn_sandbox_docs *docs,
+                                 const mn_sandbox_done_job *jobs, size_t n_jobs,
+                                 const mn_sandbox_limits *limits,
+                                 char **out, char **errmsg);
+
+/* Count n bytes of C memory held for the program against the memory cap:
+ * 0, or -1 (nothing counted) when heap plus held memory would pass it. */
+int mn_sb_hold(mn_sb *sb, size_t n);
+void mn_sb_unhold(mn_sb *sb, size_t n);
+
+/* Test only: when set, called after the environment is built with its
+ * table's index, to add globals. Only tests/sandbox's escape helper sets
+ * it, to stand for a program that got out of the Lua layer; the library
+ * and minions-sandbox never do. */
+extern void (*mn_sb_test_env_hook)(lua_State *L, int env);
 
 /* The run state of a sandboxed lua_State. */
 mn_sb *mn_sb_get(lua_State *L);
@@ -73,6 +103,12 @@ void mn_sb_charge(lua_State *L, unsigned long long units);
 
 /* "8 MiB", "1500 KiB", "100 bytes": a byte count in words for messages. */
 void mn_sb_fmt_bytes(char *out, size_t size, size_t bytes);
+
+/* "10 s", "1500 ms": a wall-clock limit in words. */
+void mn_sb_fmt_wall(char *out, size_t size, long ms);
+
+/* Are all the limits usable (positive)? */
+int mn_sb_limits_ok(const mn_sandbox_limits *l);
 
 /* Describe the value at idx for an error message: "nil", "-3", "2.5",
  * "a string", "a table". Does not call metamethods. */

@@ -5,9 +5,33 @@ source "$(dirname "$0")/lib.sh"
 
 BUILD=$(dirname "$MN_BIN")
 cmake --install "$BUILD" --prefix "$T/prefix" >/dev/null
-check "install puts the library, header, pkg-config file, CLI and prices in place" \
+check "install puts the library, header, pkg-config file, CLI, sandbox helper and prices in place" \
   bash -c "cd '$T/prefix' && ls lib*/libminions.so lib*/libminions.a include/minions.h lib*/pkgconfig/minions.pc \
-    bin/minions share/minions/prices.json"
+    bin/minions libexec/minions/minions-sandbox share/minions/prices.json"
+
+# the installed CLI finds the installed helper (nothing points it there; the
+# build tree's helper is not looked for) and runs remote-written code in it
+cat >"$T/prog.lua" <<'LUA'
+function prepare_jobs(context, prev_jobs)
+  return { { task = "What is the code?", chunk = context[1] } }
+end
+LUA
+jq -n --rawfile prog "$T/prog.lua" '{extract: "ZEBRA-[0-9]+", rules: [
+  {when: {last_contains: "write short advice"}, reply: "Look for the code."},
+  {when: {last_contains: "Write a Lua 5.4 program"}, reply: ("```lua\n" + $prog + "```")},
+  {when: {last_contains: "Think step by step: which findings"}, reply: "The job quoted it."},
+  {when: {last_contains: "Now decide"}, reply: "{\"decision\": \"provide_final_answer\", \"explanation\": \"x\", \"answer\": \"The code is {{match}}.\", \"feedback\": null, \"scratchpad\": \"x\"}"},
+  {when: {last_contains: "This was the last round"}, reply: "{\"decision\": \"provide_final_answer\", \"explanation\": \"x\", \"answer\": \"The code is {{match}}.\", \"feedback\": null, \"scratchpad\": \"x\"}"}]}' >"$T/remote.json"
+echo '{"extract": "ZEBRA-[0-9]+"}' >"$T/local.json"
+start_fake REMOTE --script "$T/remote.json"
+start_fake LOCAL --script "$T/local.json"
+echo "The vault code is ZEBRA-4417." >"$T/doc.txt"
+(cd "$T" && env -u MINIONS_SANDBOX_HELPER "$T/prefix/bin/minions" run --protocol minions \
+  --context "$T/doc.txt" --task "What is the code?" --remote openai-compatible:fake \
+  --remote-url "$REMOTE_URL" --local openai-compatible:fake --local-url "$LOCAL_URL" \
+  --log-dir "$T/logs" >"$T/code.out" 2>"$T/code.err")
+check "the installed CLI runs a MinionS program in the installed sandbox helper" \
+  grep -q 'ZEBRA-4417' "$T/code.out"
 
 pydir=$(ls -d "$T"/prefix/lib/python3*/*-packages 2>/dev/null | head -1)
 check "install puts the Python package in the prefix's site folder, and it finds the library there" \
