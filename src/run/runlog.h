@@ -29,6 +29,16 @@ json_t *mn_runlog_turn(mn_runlog *log, const char *user, const char *prompt,
                        const char *output);
 /* Set a string field of an entry (NULL -> null). */
 void mn_runlog_turn_set(json_t *turn, const char *key, const char *value);
+/* Set a large member of an entry (value stolen) that nothing reads before
+ * the log is written: it is dumped to the log's spill file at once and
+ * only spliced into the file mn_runlog_write() makes, at its place among
+ * the entry's members; the entry holds null meanwhile. Kept in memory
+ * when no spill file can be written. */
+void mn_runlog_turn_set_spilled(mn_runlog *log, json_t *turn, const char *key, json_t *value);
+/* 0: keep every member in memory (tests compare both ways). Default 1. */
+void mn_runlog_set_spill(mn_runlog *log, int on);
+/* Bytes of members now in the spill file. */
+size_t mn_runlog_spilled_bytes(const mn_runlog *log);
 
 /* Extra top-level field (stolen reference), e.g. "privacy". */
 void mn_runlog_set(mn_runlog *log, const char *key, json_t *value);
@@ -43,11 +53,13 @@ json_t *mn_usage_json(const mn_usage *u);
 json_t *mn_timing_json(const mn_timing *t);
 
 /* Write the log to `path` (atomically: temp file + rename, 0600), creating
- * the parent folder (0700) if needed. Returns 0 or MN_EIO with *errmsg set. */
+ * the parent folder (0700) if needed, as indented JSON streamed to the
+ * file. Returns 0 or MN_EIO with *errmsg set. */
 int mn_runlog_write(mn_runlog *log, const char *path, char **errmsg);
 /* The same for any JSON document (a chat session's log). */
 int mn_runlog_write_json(const json_t *root, const char *path, char **errmsg);
-/* The log as it stands (borrowed). */
+/* The log as it stands (borrowed), spilled members read back into it
+ * (they stay in memory from then on). */
 json_t *mn_runlog_json(mn_runlog *log);
 
 /* A fresh file name in `dir` for a run of `protocol`:
