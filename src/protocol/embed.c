@@ -95,10 +95,8 @@ int mn_proto_embed_filter(mn_run *run, mn_job_list *jobs)
   for(size_t i = 0; i < jobs->n; i++) {
     if(keep[i]) {
       jobs->v[w++] = jobs->v[i];
-    } else {  /* not run yet: only its texts to free */
-      free(jobs->v[i].task);
-      free(jobs->v[i].advice);
-      free(jobs->v[i].chunk);
+    } else {
+      mn_job_free(&jobs->v[i]);
     }
   }
   jobs->n = w;

@@ -21,7 +21,7 @@ void mn_jobs_add(mn_job_list *l, char *task, char *advice, char *chunk, size_t c
   memset(j, 0, sizeof *j);
   j->task = task;
   j->advice = advice;
-  j->chunk = chunk;
+  j->chunk = j->chunk_own = chunk;
   j->chunk_len = chunk_len;
 }
 
@@ -68,10 +68,15 @@ void mn_jobs_expand_samples(mn_job_list *l, int samples)
   for(size_t i = 0; i < l->n; i++) {
     mn_job *j = &l->v[i];
     for(int s = 0; s < samples; s++) {
-      char *chunk = mn_xmalloc(j->chunk_len + 1);
-      memcpy(chunk, j->chunk, j->chunk_len + 1);
+      char *chunk = NULL;
+      if(j->chunk_own) {
+        chunk = mn_xmalloc(j->chunk_len + 1);
+        memcpy(chunk, j->chunk, j->chunk_len + 1);
+      }
       mn_jobs_add(&out, mn_xstrdup(j->task), dup_or_null(j->advice), chunk, j->chunk_len);
       mn_job *n = &out.v[out.n - 1];
+      if(!chunk)
+        n->chunk = j->chunk;   /* a piece of a document: shared by the samples too */
       n->task_id = j->task_id;
       n->chunk_id = j->chunk_id;
       n->sample = s;
@@ -82,18 +87,111 @@ void mn_jobs_expand_samples(mn_job_list *l, int samples)
   *l = out;
 }
 
-void mn_jobs_free(mn_job_list *l)
+/* First place of needle (nlen >= 1 bytes) in hay, or NULL, with every
+ * byte looked at (skipped or compared) charged to *budget; the search
+ * gives up when it is spent, so repetitive text cannot make it slow. */
+static const char *search(const char *hay, size_t hlen, const char *needle, size_t nlen,
+                          size_t *budget)
 {
+  const char *h = hay, *lim = hay + hlen - nlen;   /* hlen >= nlen */
+  size_t head = nlen < 64 ? nlen : 64;
+  while(h <= lim && *budget > 0) {
+    size_t span = (size_t)(lim - h) + 1;
+    if(span > *budget)
+      span = *budget;
+    const char *p = memchr(h, needle[0], span);
+    *budget -= p ? (size_t)(p - h) + 1 : span;
+    if(!p)
+      return NULL;
+    size_t cost = memcmp(p, needle, head) ? head : nlen;
+    *budget -= cost < *budget ? cost : *budget;
+    if(cost == nlen && memcmp(p, needle, nlen) == 0)
+      return p;
+    h = p + 1;
+  }
+  return NULL;
+}
+
+/* Where chunk (len bytes) starts in docs, or NULL. Tries the places a
+ * chunker's next piece starts first (where the last one ended, after
+ * white space; the same place again for the next task on the same chunk),
+ * then searches forward from the last find, wrapping once, while *budget
+ * (bytes) lasts. *d and *at (document, offset of the last find) move to
+ * the find. */
+static const char *find_piece(const mn_docs *docs, const char *chunk, size_t len, size_t *d,
+                              size_t *at, size_t *end, size_t *budget)
+{
+  size_t nd = mn_docs_count(docs), dlen;
+  const char *t = mn_docs_text(docs, *d, &dlen);
+  size_t cand[3] = { *at, *end, *end };
+  while(cand[2] < dlen && strchr(" \t\r\n\f\v", t[cand[2]]))
+    cand[2]++;
+  for(int k = 0; k < 3; k++)
+    if(cand[k] <= dlen && dlen - cand[k] >= len && !memcmp(t + cand[k], chunk, len)) {
+      *at = cand[k];
+      *end = cand[k] + len;
+      return t + cand[k];
+    }
+  /* forward from the last find to the end of the documents, then from
+   * the first document back to where the search began */
+  for(size_t step = 0; step <= nd && *budget > 0; step++) {
+    size_t di = (*d + step) % nd;
+    t = mn_docs_text(docs, di, &dlen);
+    size_t from = step == 0 ? *at : 0;
+    size_t to = step == nd ? (*at + len < dlen ? *at + len : dlen) : dlen;
+    if(to <= from || to - from < len)
+      continue;
+    const char *p = search(t + from, to - from, chunk, len, budget);
+    if(p) {
+      *d = di;
+      *at = (size_t)(p - t);
+      *end = *at + len;
+      return p;
+    }
+  }
+  return NULL;
+}
+
+size_t mn_jobs_share_chunks(mn_job_list *l, const mn_docs *docs)
+{
+  size_t nd = mn_docs_count(docs), shared = 0;
+  if(nd == 0)
+    return 0;
+  /* a few passes over the text: programs that go task by task over every
+   * chunk make one pass per task, each find a short step */
+  size_t budget = 8 * mn_docs_total_bytes(docs) + (1u << 20);
+  size_t d = 0, at = 0, end = 0;
   for(size_t i = 0; i < l->n; i++) {
     mn_job *j = &l->v[i];
-    free(j->task);
-    free(j->advice);
-    free(j->chunk);
-    free(j->answer);
-    free(j->explanation);
-    free(j->citation);
-    free(j->error);
+    if(!j->chunk_own || j->chunk_len == 0)
+      continue;
+    const char *p = find_piece(docs, j->chunk, j->chunk_len, &d, &at, &end, &budget);
+    if(!p)
+      continue;
+    free(j->chunk_own);
+    j->chunk_own = NULL;
+    j->chunk = p;
+    shared++;
   }
+  return shared;
+}
+
+void mn_job_free(mn_job *j)
+{
+  free(j->task);
+  free(j->advice);
+  free(j->chunk_own);
+  free(j->answer);
+  free(j->explanation);
+  free(j->citation);
+  free(j->error);
+  memset(j, 0, sizeof *j);
+}
+
+void mn_jobs_free(mn_job_list *l)
+{
+  for(size_t i = 0; i < l->n; i++)
+    mn_job_free(&l->v[i]);
   free(l->v);
   l->v = NULL;
   l->n = l->cap = 0;

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "minions.h"
 #include "sandbox/sandbox.h"
 
 /* A job whose reply is not a JSON object is asked again, once. */
@@ -20,7 +21,10 @@ typedef enum mn_job_status {
 
 typedef struct mn_job {
   char *task, *advice;          /* owned */
-  char *chunk;                  /* owned */
+  const char *chunk;            /* chunk_len bytes: chunk_own, or after
+                                   mn_jobs_share_chunks() a piece of a
+                                   document (not NUL-terminated) */
+  char *chunk_own;              /* owned copy, NULL when chunk is shared */
   size_t chunk_len;
   int job_id, task_id, chunk_id, sample;
   mn_job_status status;
@@ -41,6 +45,14 @@ void mn_jobs_add(mn_job_list *l, char *task, char *advice, char *chunk, size_t c
 void mn_jobs_number(mn_job_list *l);
 /* Repeat every job `samples` times (sample = 0..samples-1), renumbering job_id. */
 void mn_jobs_expand_samples(mn_job_list *l, int samples);
+/* Chunks that are pieces of the documents point into them instead of
+ * holding a copy (docs must outlive the jobs). Chunk functions cut a
+ * document in order, so the search starts where the last chunk was found
+ * and the text scanned is bounded (a few times the documents' size): a
+ * chunk not found in time keeps its copy. Returns the jobs now sharing. */
+size_t mn_jobs_share_chunks(mn_job_list *l, const mn_docs *docs);
+/* Free one job's strings (a job dropped before it ran). */
+void mn_job_free(mn_job *j);
 void mn_jobs_free(mn_job_list *l);
 
 /* As the sandbox's prev_jobs/transform_outputs input (borrowed pointers). */

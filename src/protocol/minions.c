@@ -450,7 +450,7 @@ static const mn_llm_req *job_request(void *ud, size_t i, int attempt)
   mn_job *j = &ex->jobs->v[i];
   j->attempts = attempt;
   free(ex->user);
-  ex->user = mn_xasprintf(MN_PROMPT_MINIONS_WORKER_USER, j->chunk, j->task,
+  ex->user = mn_xasprintf(MN_PROMPT_MINIONS_WORKER_USER, (int)j->chunk_len, j->chunk, j->task,
                           j->advice && *j->advice ? j->advice : "(none)");
   ex->msgs[0] = (mn_llm_msg){ "system", MN_PROMPT_MINIONS_WORKER_SYSTEM };
   ex->msgs[1] = (mn_llm_msg){ "user", ex->user };
@@ -653,9 +653,14 @@ int mn_proto_run_minions(mn_run *run, const mn_docs *docs)
     mn_job_list jobs = { 0 };
     rc = o->decompose == MN_DECOMPOSE_PLAN ? decompose_plan(run, docs, &st, &jobs)
                                            : decompose_code(run, docs, &st, &jobs);
+    /* the last round's jobs served as prev_jobs: nothing later reads them */
+    mn_jobs_free(&st.prev);
     if(rc == MN_OK && o->retrieval == MN_RETRIEVAL_EMBEDDING)
       rc = mn_proto_embed_filter(run, &jobs);
     if(rc == MN_OK) {
+      /* chunks cut from the documents point into them: a round holds its
+       * jobs' instructions and answers, not a second copy of the text */
+      mn_jobs_share_chunks(&jobs, docs);
       mn_jobs_number(&jobs);
       mn_jobs_expand_samples(&jobs, o->samples);
       if(jobs.n > (size_t)o->max_jobs)
@@ -665,12 +670,11 @@ int mn_proto_run_minions(mn_run *run, const mn_docs *docs)
     if(rc == MN_OK) {
       json_t *turn = mn_runlog_turn(run->log, "local", NULL, NULL);
       rc = execute(run, &jobs);
-      json_object_set_new(turn, "job_manifests", mn_jobs_manifests_json(&jobs));
-      json_object_set_new(turn, "job_outputs", mn_jobs_outputs_json(&jobs));
+      mn_runlog_turn_set_spilled(run->log, turn, "job_manifests", mn_jobs_manifests_json(&jobs));
+      mn_runlog_turn_set_spilled(run->log, turn, "job_outputs", mn_jobs_outputs_json(&jobs));
     }
     if(rc == MN_OK)
       rc = aggregate(run, docs, &st, &jobs, round == o->max_rounds, &done);
-    mn_jobs_free(&st.prev);
     st.prev = jobs;
   }
   mn_jobs_free(&st.prev);

@@ -189,8 +189,9 @@ const char MN_PROMPT_MINIONS_WORKER_SYSTEM[] =
   "\"citation\": \"the exact words of the excerpt that support the answer, "
   "or null\", \"answer\": \"the answer, or null\"}.";
 
+/* the excerpt is %.*s: a chunk may be a piece of a document, not a C string */
 const char MN_PROMPT_MINIONS_WORKER_USER[] =
-  "<excerpt>\n%s\n</excerpt>\n\n"
+  "<excerpt>\n%.*s\n</excerpt>\n\n"
   "Instruction: %s\n\n"
   "Advice: %s";
 

@@ -141,6 +141,82 @@ static void manifest_chunk_preview_is_valid_utf8(void **state)
   mn_jobs_free(&l);
 }
 
+/* Is p inside the text of one of the documents? */
+static int in_docs(const mn_docs *docs, const char *p, size_t len)
+{
+  for(size_t d = 0; d < mn_docs_count(docs); d++) {
+    size_t n;
+    const char *t = mn_docs_text(docs, d, &n);
+    if(p >= t && p + len <= t + n)
+      return 1;
+  }
+  return 0;
+}
+
+static void shared_chunks_point_into_the_documents(void **state)
+{
+  mn_docs *docs;
+  assert_int_equal(mn_docs_new(&docs), MN_OK);
+  const char *a = "Alpha one. Alpha two.\n\nAlpha three.", *b = "Beta one. Beta two.";
+  mn_docs_add_text(docs, "a.txt", a, strlen(a));
+  mn_docs_add_text(docs, "b.txt", b, strlen(b));
+  /* in order, the next task on the same chunks, out of order, a chunk
+   * written by the program, one across two documents, an empty one */
+  const char *chunks[] = { "Alpha one.", "Alpha two.", "Alpha three.", "Beta one. Beta two.",
+                           "Alpha one.", "Beta two.", "Alpha two.", "Gamma, made up",
+                           "Alpha three.Beta", "" };
+  const int want_shared[] = { 1, 1, 1, 1, 1, 1, 1, 0, 0, 0 };
+  size_t n = sizeof chunks / sizeof chunks[0];
+  mn_job_list l = { 0 };
+  for(size_t i = 0; i < n; i++)
+    add(&l, i < 4 ? "first task" : "second task", chunks[i]);
+  assert_int_equal(mn_jobs_share_chunks(&l, docs), 7);
+  for(size_t i = 0; i < n; i++) {
+    mn_job *j = &l.v[i];
+    assert_int_equal(j->chunk_len, strlen(chunks[i]));
+    assert_memory_equal(j->chunk, chunks[i], j->chunk_len);
+    assert_int_equal(j->chunk_own == NULL, want_shared[i]);
+    assert_int_equal(in_docs(docs, j->chunk, j->chunk_len), want_shared[i]);
+  }
+  /* equal texts keep equal ids whether shared or not; samples share too */
+  mn_jobs_number(&l);
+  assert_int_equal(l.v[0].chunk_id, l.v[4].chunk_id);
+  mn_jobs_expand_samples(&l, 2);
+  assert_int_equal(l.n, 2 * n);
+  assert_ptr_equal(l.v[0].chunk, l.v[1].chunk);
+  assert_true(in_docs(docs, l.v[1].chunk, l.v[1].chunk_len));
+  assert_non_null(l.v[14].chunk_own);   /* the made-up chunk, copied per sample */
+  assert_ptr_not_equal(l.v[14].chunk, l.v[15].chunk);
+  mn_jobs_free(&l);
+  mn_docs_free(docs);
+}
+
+static void share_search_is_bounded_on_repetitive_text(void **state)
+{
+  /* 1 MB of 'a': a chunk of 'a's ending in 'b' matches 64 bytes at every
+   * offset; the budget ends the search (the chunk keeps its copy) */
+  size_t n = 1u << 20;
+  char *t = mn_xmalloc(n);
+  memset(t, 'a', n);
+  mn_docs *docs;
+  assert_int_equal(mn_docs_new(&docs), MN_OK);
+  mn_docs_add_text(docs, "a.txt", t, n);
+  char chunk[3001];
+  memset(chunk, 'a', 3000);
+  chunk[2999] = 'b';
+  chunk[3000] = '\0';
+  mn_job_list l = { 0 };
+  for(int i = 0; i < 200; i++)
+    add(&l, "t", chunk);
+  add(&l, "t", "aaaa");   /* found at once, even after the misses */
+  assert_int_equal(mn_jobs_share_chunks(&l, docs), 1);
+  assert_non_null(l.v[0].chunk_own);
+  assert_null(l.v[200].chunk_own);
+  mn_jobs_free(&l);
+  mn_docs_free(docs);
+  free(t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -149,6 +225,8 @@ int main(void)
     cmocka_unit_test(outputs_and_abstentions),
     cmocka_unit_test(listing_groups_by_task_then_chunk),
     cmocka_unit_test(manifest_chunk_preview_is_valid_utf8),
+    cmocka_unit_test(shared_chunks_point_into_the_documents),
+    cmocka_unit_test(share_search_is_bounded_on_repetitive_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
