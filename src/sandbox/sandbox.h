@@ -29,10 +29,19 @@
  *  Nothing else: no io, os, require, package, load*, dofile, debug,
  *  coroutine, collectgarbage; source text only (no bytecode).
  *
- * Budgets: the Lua heap is capped by the allocator (documents and previous
- * jobs pushed by C are not counted against it; the chunkers' lists and the
- * BM25 index live in C memory, bounded separately: at most 1e6 chunks per
- * call, an index of at most 64 MiB or twice the documents' size). VM
+ * Where it runs: each call starts the helper program minions-sandbox
+ * (src/sandbox/isolate.h) with an empty environment, which confines itself
+ * (rlimits; on Linux a seccomp filter: no file, socket or process) before
+ * the program runs, and is killed at the wall deadline; what it sends back
+ * is checked again here. The calling process never runs remote code.
+ *
+ * Budgets: memory_bytes caps the Lua heap and the C memory held for the
+ * program together: the chunkers' lists, the BM25 index (counted at the
+ * size of the text it indexes) and the copies of the jobs it returns all
+ * count against it (documents and previous jobs pushed by C do not; they
+ * are inputs). The chunkers also stop at 1e6 chunks per call and an index
+ * at 64 MiB or twice the documents' size; the helper's address space is
+ * capped a little above the budget plus the inputs. VM
  * instructions and the work of C functions count against `instructions`;
  * the wall clock is checked by the count hook, by the allocator and by
  * every C function that can take long. Once the instruction or time budget is spent every further
@@ -42,8 +51,8 @@
  * implementation of Lua 5.4 pattern semantics with a step count, because
  * the stock matcher cannot be interrupted inside one call.
  *
- * Thread safety: every call builds and closes its own Lua state; distinct
- * calls may run on distinct threads at once.
+ * Thread safety: every call has its own helper process and Lua state;
+ * distinct calls may run on distinct threads at once.
  */
 #ifndef MN_SANDBOX_SANDBOX_H
 #define MN_SANDBOX_SANDBOX_H
@@ -51,7 +60,8 @@
 #include <stddef.h>
 
 typedef struct mn_sandbox_limits {
-  size_t memory_bytes;      /* Lua heap; default 256 MiB */
+  size_t memory_bytes;      /* Lua heap + C memory held for the program;
+                               default 256 MiB */
   unsigned long long instructions; /* VM instruction budget; default 2e9 */
   long wall_ms;             /* wall-clock deadline; default 10000 */
   size_t max_jobs;          /* default 2048 */
@@ -103,8 +113,10 @@ typedef struct mn_sandbox_docs {
  *
  * On failure returns MN_ELIMIT when a budget or cap was exceeded (memory,
  * instructions, time, job count, string or total size), MN_EINVAL for bad
- * arguments from C, else MN_ESANDBOX (refused or failing program, invalid
- * jobs); *errmsg (caller frees) then says what went wrong in words the
+ * arguments from C, MN_ESANDBOX (refused or failing program, invalid jobs,
+ * a helper process that died), or, when the sandbox itself could not run,
+ * MN_ENOTFOUND (no helper program) or MN_EIO (it could not start, confine
+ * itself or reply); *errmsg (caller frees) then says what went wrong in words the
  * remote model can act on: the first line is the cause (a Lua error keeps
  * its "program:LINE:" position), then optionally a "stack:" line and the
  * program's print output (capped). *jobs is NULL and *n_jobs 0. */
