@@ -127,10 +127,23 @@ int bench_fake_stats(const bench_fake *f, long *requests, long *max_serving)
   return 0;
 }
 
+/* Benchmarks run the library in-process from <build>/bench/, where the
+ * library's search for its sandbox helper (beside the program) misses the
+ * one the build put in <build>. */
+static char *with_helper(char *build)
+{
+  char *helper = mn_xasprintf("%s/minions-sandbox", build);
+  const char *env = getenv("MINIONS_SANDBOX_HELPER");
+  if((!env || !*env) && access(helper, X_OK) == 0)
+    setenv("MINIONS_SANDBOX_HELPER", helper, 1);
+  free(helper);
+  return build;
+}
+
 char *bench_build_dir(const char *argv0, const char *given)
 {
   if(given)
-    return mn_xstrdup(given);
+    return with_helper(mn_xstrdup(given));
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if(n <= 0) {
@@ -142,7 +155,7 @@ char *bench_build_dir(const char *argv0, const char *given)
   if(!slash)
     return mn_xstrdup("..");
   *slash = '\0';               /* <build>/bench */
-  return mn_xasprintf("%s/..", self);
+  return with_helper(mn_xasprintf("%s/..", self));
 }
 
 char *bench_data_dir(const char *given)

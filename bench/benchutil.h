@@ -26,7 +26,8 @@ struct json_t;
 struct json_t *bench_fake_stats_json(const bench_fake *f);
 
 /* The build folder: --build, else the parent of the folder holding this
- * program (binaries live in <build>/bench/). Caller frees. */
+ * program (binaries live in <build>/bench/). Caller frees. Also points
+ * MINIONS_SANDBOX_HELPER, when unset, at <build>/minions-sandbox. */
 char *bench_build_dir(const char *argv0, const char *given);
 /* The FinanceBench folder: given, else $MN_SHARED_DIR/data/financebench,
  * else ../shared/data/financebench next to the source tree. Caller frees. */
