@@ -251,5 +251,35 @@ check "key: Ollama needs none" eq "$(curl -s -o /dev/null -w '%{http_code}' "$K/
 kill -TERM "$K_PID"; wait "$K_PID" || true
 check "key: never written to the record" eq "$(grep -c 'sk-test-123' "$T/k.jsonl" || true) $(grep -c 'Bearer \[redacted\]' "$T/k.jsonl")" "0 2"
 
+# ---- --fault-rate: random faults, fixed by the seed ------------------------
+# 300 requests at 10%: about 30 faults (3 standard deviations: 15..45),
+# every kind asked for among them, and the same seed faults the same
+# requests the same way.
+fault_run() { # NAME SEED: 300 requests; codes in $T/NAME.codes
+  start "$1" --fault-rate 0.1 --seed "$2" --faults 429,500,reset,stall,truncate --fault-stall-ms 20
+  local url=${1}_URL
+  for _ in $(seq 1 300); do
+    curl -s -m 5 -o /dev/null -w '%{http_code}\n' "${!url}/v1/chat/completions" -d "$OA" || true
+  done >"$T/$1.codes"
+  curl -sS "${!url}/_fake/requests" | jq -c '[.[] | .fault // "-"]' >"$T/$1.faults"
+  curl -sS "${!url}/_fake/stats" | jq .faults_injected >"$T/$1.n"
+}
+fault_run F1 7
+fault_run F2 7
+fault_run F3 8
+N=$(cat "$T/F1.n")
+check "faults: about 10% of 300 requests faulted ($N)" [ "$N" -ge 15 -a "$N" -le 45 ]
+check "faults: the records name $N faults" eq "$(jq '[.[] | select(. != "-")] | length' "$T/F1.faults")" "$N"
+check "faults: every kind asked for occurred" eq "$(jq -c '[.[] | select(. != "-")] | unique' "$T/F1.faults")" '["429","500","reset","stall","truncate"]'
+check "faults: the client saw each 429 and 500" eq "$(grep -c '^429$' "$T/F1.codes") $(grep -c '^500$' "$T/F1.codes")" \
+  "$(jq '[.[] | select(. == "429")] | length' "$T/F1.faults") $(jq '[.[] | select(. == "500")] | length' "$T/F1.faults")"
+check "faults: a reset is a failed transfer (code 000)" [ "$(grep -c '^000$' "$T/F1.codes")" -ge "$(jq '[.[] | select(. == "reset")] | length' "$T/F1.faults")" ]
+check "faults: the same seed faults the same requests the same way" cmp -s "$T/F1.faults" "$T/F2.faults"
+check "faults: another seed, other requests" bash -c "! cmp -s '$T/F1.faults' '$T/F3.faults'"
+RC=0; "$MN_FAKELLM" --fault-rate 1.5 >/dev/null 2>"$T/fr.err" || RC=$?
+check "faults: --fault-rate over 1 is refused (exit 2, one line)" eq "$RC $(wc -l <"$T/fr.err")" "2 1"
+RC=0; "$MN_FAKELLM" --fault-rate 0.1 --faults 429,bogus >/dev/null 2>"$T/fr.err" || RC=$?
+check "faults: an unknown fault name is refused (exit 2)" eq "$RC" "2"
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

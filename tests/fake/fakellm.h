@@ -193,6 +193,10 @@ typedef struct mn_fk_answer {
 
 typedef struct mn_fk_rules mn_fk_rules;
 
+/* A fault by the name rules use ("429", "reset", "stall", ...); 0, or -1
+ * for an unknown name. status is set for MN_FK_F_STATUS, else 0. */
+int mn_fk_fault_parse(const char *name, mn_fk_fault *fault, int *status);
+
 /* Load a script file ({"rules": [...], "extract": "REGEX"}). On error
  * returns NULL and a one-line message in *err (caller frees). */
 mn_fk_rules *mn_fk_rules_load(const char *path, char **err);
@@ -268,6 +272,15 @@ typedef struct mn_fk_server {
   const char *require_key;
   int verbose;
   mn_fk_rules *rules;
+  /* --fault-rate: a model request no rule gave a fault gets, with that
+   * probability, one of the --faults kinds, drawn from a generator seeded
+   * by --seed: the same sequence of requests meets the same faults */
+  double fault_rate;
+  struct { mn_fk_fault fault; int status; char name[16]; } fault_kinds[16];
+  int n_fault_kinds;
+  double fault_stall_s;
+  uint64_t rng;
+  uint64_t faults_injected;
   unsigned long next_id;     /* reply ids */
 
   /* slots and the FIFO of requests waiting for one */

@@ -19,6 +19,7 @@ static void usage(FILE *f)
         "               [--script FILE] [--record FILE] [--require-key KEY] [--verbose]\n"
         "               [--prefill-tps N [--decode-ms T] [--decode-slowdown F]\n"
         "                [--prefix-cache slot|global|none]]\n"
+        "               [--fault-rate P [--faults LIST] [--fault-stall-ms T] [--seed N]]\n"
         "A fake LLM server (OpenAI, Ollama, Anthropic, Gemini wire formats) for tests.\n"
         "Prints \"PORT <n>\" once listening; runs until SIGTERM/SIGINT.\n"
         "See tests/fake/README.md.\n", f);
@@ -108,7 +109,8 @@ static void raise_nofile(void)
  * "--name value" or "--name=value", a unique prefix of a name will do,
  * "--" ends the options. */
 enum { OPT_HOST, OPT_PORT, OPT_SLOTS, OPT_SERVICE, OPT_SCRIPT, OPT_RECORD,
-       OPT_KEY, OPT_VERBOSE, OPT_HELP, OPT_PREFILL, OPT_DECODE, OPT_SLOWDOWN, OPT_CACHE };
+       OPT_KEY, OPT_VERBOSE, OPT_HELP, OPT_PREFILL, OPT_DECODE, OPT_SLOWDOWN, OPT_CACHE,
+       OPT_FAULT_RATE, OPT_FAULTS, OPT_FAULT_STALL, OPT_SEED };
 static const struct { const char *name; int has_arg; } opts[] = {
   [OPT_HOST] = { "host", 1 },       [OPT_PORT] = { "port", 1 },
   [OPT_SLOTS] = { "slots", 1 },     [OPT_SERVICE] = { "service-ms", 1 },
@@ -117,7 +119,34 @@ static const struct { const char *name; int has_arg; } opts[] = {
   [OPT_HELP] = { "help", 0 },
   [OPT_PREFILL] = { "prefill-tps", 1 }, [OPT_DECODE] = { "decode-ms", 1 },
   [OPT_SLOWDOWN] = { "decode-slowdown", 1 }, [OPT_CACHE] = { "prefix-cache", 1 },
+  [OPT_FAULT_RATE] = { "fault-rate", 1 }, [OPT_FAULTS] = { "faults", 1 },
+  [OPT_FAULT_STALL] = { "fault-stall-ms", 1 }, [OPT_SEED] = { "seed", 1 },
 };
+
+/* --faults: comma-separated fault names, as rules spell them. */
+static int parse_faults(mn_fk_server *srv, const char *list)
+{
+  srv->n_fault_kinds = 0;
+  const char *p = list;
+  while(*p) {
+    size_t n = strcspn(p, ",");
+    char name[16];
+    if(n == 0 || n >= sizeof name ||
+       srv->n_fault_kinds >= (int)(sizeof srv->fault_kinds / sizeof srv->fault_kinds[0]))
+      return -1;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    int k = srv->n_fault_kinds;
+    if(mn_fk_fault_parse(name, &srv->fault_kinds[k].fault, &srv->fault_kinds[k].status) != 0)
+      return -1;
+    memcpy(srv->fault_kinds[k].name, name, n + 1);
+    srv->n_fault_kinds++;
+    p += n;
+    if(*p == ',' && *++p == '\0')
+      return -1;
+  }
+  return srv->n_fault_kinds > 0 ? 0 : -1;
+}
 
 /* The option at argv[*i]: its index, with *val its value (advancing *i
  * past a separate one); -1 when unknown, ambiguous or missing its value. */
@@ -220,6 +249,7 @@ int main(int argc, char **argv)
 {
   const char *host = "127.0.0.1", *script = NULL, *record = NULL;
   double port = 0, slots = 64, service_ms = 0, decode_ms = 0;
+  double fault_stall_ms = 1000, seed = 1;
   const char *cache = NULL;
   mn_fk_server srv;
   memset(&srv, 0, sizeof srv);
@@ -276,6 +306,23 @@ int main(int argc, char **argv)
         return die("--decode-slowdown wants 0..100", val);
       break;
     case OPT_CACHE: cache = val; break;
+    case OPT_FAULT_RATE:
+      if(parse_num(val, 0, 1, &srv.fault_rate))
+        return die("--fault-rate wants a probability, 0..1", val);
+      break;
+    case OPT_FAULTS:
+      if(parse_faults(&srv, val))
+        return die("--faults wants a comma-separated list of fault names "
+                   "(429, 500, reset, stall, stall_mid, truncate, invalid_json, huge)", val);
+      break;
+    case OPT_FAULT_STALL:
+      if(parse_num(val, 0, 3600000, &fault_stall_ms))
+        return die("--fault-stall-ms wants 0..3600000", val);
+      break;
+    case OPT_SEED:
+      if(parse_num(val, 0, 9007199254740992.0, &seed) || seed != (double)(uint64_t)seed)
+        return die("--seed wants a whole number >= 0", val);
+      break;
     case OPT_HELP: usage(stdout); return 0;
     default:
       usage(stderr);
@@ -285,6 +332,10 @@ int main(int argc, char **argv)
   if(stray)
     return die("unexpected argument", stray);
 
+  if(srv.fault_rate > 0 && srv.n_fault_kinds == 0)
+    parse_faults(&srv, "429,500,reset,stall,truncate");
+  srv.fault_stall_s = fault_stall_ms / 1000.0;
+  srv.rng = (uint64_t)seed;
   srv.slots = (int)slots;
   srv.service_s = service_ms / 1000.0;
   srv.decode_s = decode_ms / 1000.0;

@@ -398,6 +398,35 @@ static void reply_json(mn_fk_plan *plan, const mn_fk_req *req, int status,
   free(s);
 }
 
+
+/* splitmix64: small, seedable, the same on every platform */
+static uint64_t next_random(uint64_t *state)
+{
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* --fault-rate: a random fault for a model request no rule faulted (one
+ * draw per request, so a seed fixes which requests fail and how). */
+static void random_fault(mn_fk_server *s, mn_fk_answer *a, mn_fk_plan *plan)
+{
+  if(s->fault_rate <= 0 || s->n_fault_kinds == 0)
+    return;
+  double u = (double)(next_random(&s->rng) >> 11) * 0x1p-53;
+  uint64_t pick = next_random(&s->rng);
+  if(u >= s->fault_rate || a->fault != MN_FK_F_NONE || a->raw_body)
+    return;
+  int k = (int)(pick % (uint64_t)s->n_fault_kinds);
+  a->fault = s->fault_kinds[k].fault;
+  a->status = s->fault_kinds[k].status;
+  if(a->fault == MN_FK_F_STALL || a->fault == MN_FK_F_STALL_MID)
+    a->stall_s = s->fault_stall_s;
+  s->faults_injected++;
+  json_object_set_new(plan->record, "fault", json_string(s->fault_kinds[k].name));
+}
+
 /* Parse the body as JSON (NULL if it is not), for routing and records. */
 static json_t *body_json(const mn_fk_req *req)
 {
@@ -455,6 +484,7 @@ static void handle_chat(mn_fk_server *s, const mn_fk_req *req,
     ch.prompt_bytes += strlen(t.v[i]);
   mn_fk_answer ans;
   mn_fk_rules_answer(s->rules, &ch, &ans);
+  random_fault(s, &ans, plan);
   if(s->prefill_tps > 0) {   /* timed at dispatch: plan for 1 s, scale then */
     size_t n = ch.prompt_bytes + 1, at = 0;
     plan->prompt = mn_fk_xmalloc(n);
@@ -527,6 +557,7 @@ static void handle_embed(mn_fk_server *s, const mn_fk_req *req,
     ch.prompt_bytes += strlen(t.v[i]);
   mn_fk_answer ans;
   mn_fk_rules_answer(s->rules, &ch, &ans);
+  random_fault(s, &ans, plan);
 
   json_t *o;
   if(legacy)
@@ -598,7 +629,8 @@ static void handle_control(mn_fk_server *s, const mn_fk_req *req,
   int post = strcmp(req->method, "POST") == 0;
   if(strcmp(p, "stats") == 0 && get) {
     reply_json(plan, req, 200,
-               json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I}",
+               json_pack("{s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i,s:I,s:I}",
+                         "faults_injected", (json_int_t)s->faults_injected,
                          "prompt_tokens", (json_int_t)s->prompt_tokens,
                          "cached_tokens", (json_int_t)s->cached_tokens,
                          "requests", (json_int_t)s->requests,

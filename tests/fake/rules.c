@@ -152,6 +152,31 @@ static int parse_routes(const char *s, unsigned *out)
   return 0;
 }
 
+int mn_fk_fault_parse(const char *s, mn_fk_fault *fault, int *status)
+{
+  static const struct { const char *name; mn_fk_fault f; } kinds[] = {
+    { "reset", MN_FK_F_RESET }, { "stall", MN_FK_F_STALL },
+    { "stall_mid", MN_FK_F_STALL_MID }, { "truncate", MN_FK_F_TRUNCATE },
+    { "invalid_json", MN_FK_F_INVALID_JSON }, { "huge", MN_FK_F_HUGE },
+  };
+  for(size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if(strcmp(s, kinds[i].name) == 0) {
+      *fault = kinds[i].f;
+      *status = 0;
+      return 0;
+    }
+  if(strlen(s) == 3 && isdigit((unsigned char)s[0]) &&
+     isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2])) {
+    int st = atoi(s);
+    if(st >= 400 && st <= 599) {
+      *fault = MN_FK_F_STATUS;
+      *status = st;
+      return 0;
+    }
+  }
+  return -1;
+}
+
 static int parse_fault(const json_t *j, rule *r)
 {
   char buf[32];
@@ -164,26 +189,7 @@ static int parse_fault(const json_t *j, rule *r)
     s = json_string_value(j);
   else
     return -1;
-  static const struct { const char *name; mn_fk_fault f; } kinds[] = {
-    { "reset", MN_FK_F_RESET }, { "stall", MN_FK_F_STALL },
-    { "stall_mid", MN_FK_F_STALL_MID }, { "truncate", MN_FK_F_TRUNCATE },
-    { "invalid_json", MN_FK_F_INVALID_JSON }, { "huge", MN_FK_F_HUGE },
-  };
-  for(size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-    if(strcmp(s, kinds[i].name) == 0) {
-      r->fault = kinds[i].f;
-      return 0;
-    }
-  if(strlen(s) == 3 && isdigit((unsigned char)s[0]) &&
-     isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2])) {
-    int st = atoi(s);
-    if(st >= 400 && st <= 599) {
-      r->fault = MN_FK_F_STATUS;
-      r->status = st;
-      return 0;
-    }
-  }
-  return -1;
+  return mn_fk_fault_parse(s, &r->fault, &r->status);
 }
 
 static int get_number(const json_t *j, double *out)
