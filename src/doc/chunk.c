@@ -48,6 +48,21 @@ size_t mn_chunk_count_chars(const char *s, size_t len)
   return n;
 }
 
+/* The first position at or after pos that is not inside a character:
+ * bytes 10xxxxxx go with the character before them, as they are counted.
+ * Cuts found after an ASCII byte (a newline, a space, a form feed) pass
+ * through here, since in invalid text such a byte can be followed by
+ * stray continuation bytes, and a cut before them would break the rule
+ * of chunk.h. Stray bytes that follow a delimiter a method drops (a form
+ * feed, the newline of a blank line between paragraphs) are dropped with
+ * it. */
+static size_t glue(const char *t, size_t pos, size_t end)
+{
+  while(pos < end && is_cont((unsigned char)t[pos]))
+    pos++;
+  return pos;
+}
+
 /* The position `n` characters after pos (a lead byte or end), not past
  * end. Lands on a lead byte, so a cut there never splits a sequence. */
 static size_t adv(const char *t, size_t pos, size_t end, size_t n)
@@ -319,6 +334,8 @@ static int split_span(ctx *c, size_t a, size_t b, size_t max, size_t overlap, in
         cut = last_space(t, lo80, end);
       break;
     }
+    if(cut > pos)   /* 0: none found */
+      cut = glue(t, cut, end);
     if(cut <= pos || cut > end)
       cut = end;
     int rc = emit(c, pos, cut);
@@ -472,7 +489,7 @@ static int chunk_pages(ctx *c)
     size_t start = 0;
     for(size_t k = 0; k < c->pages.n && !rc; k++) {
       rc = split_span(c, start, c->pages.ff[k], o->max_chars, 0, CUT_SECTION);
-      start = c->pages.ff[k] + 1;
+      start = glue(c->t, c->pages.ff[k] + 1, c->len);
     }
     if(!rc)
       rc = split_span(c, start, c->len, o->max_chars, 0, CUT_SECTION);
@@ -496,7 +513,7 @@ static int chunk_pages(ctx *c)
     footer = m[0].num <= 1;
   size_t start = 0;
   for(size_t k = 0; k < n && !rc; k++) {
-    size_t cut = footer ? m[k].le : m[k].ls;
+    size_t cut = glue(c->t, footer ? m[k].le : m[k].ls, c->len);
     rc = split_span(c, start, cut, o->max_chars, 0, CUT_SECTION);
     start = cut;
   }
@@ -535,7 +552,7 @@ static int chunk_paragraphs(ctx *c)
       continue;
     }
     /* the paragraph: lines up to the next blank line */
-    size_t ps = ls, pe = le;
+    size_t ps = ls ? glue(t, ls, le) : 0, pe = le;
     while(pe < len) {
       size_t e2 = line_end(t, pe, len);
       if(blank_line(t, pe, e2))

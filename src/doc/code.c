@@ -672,6 +672,18 @@ size_t mn_code_pieces(const char *text, size_t len, mn_code_lang lang, size_t **
         st[n++] = s.items[k].start;
   }
   free(s.items);
+  /* Segments start after a newline or a brace, which in invalid UTF-8 may
+   * be followed by stray bytes 10xxxxxx; those go with the piece before,
+   * as the chunkers count them, so no piece starts before one. */
+  size_t kept = 1;
+  for(size_t k = 1; k < n; k++) {
+    size_t at = st[k];
+    while(at < len && (text[at] & 0xC0) == 0x80)
+      at++;
+    if(at < len && at > st[kept - 1])
+      st[kept++] = at;
+  }
+  n = kept;
   *starts_out = st;
   return len ? n : 0;
 }
