@@ -449,10 +449,15 @@ void mn_scrub_secret(char *msg, const char *secret)
     return;
   size_t sl = secret ? strlen(secret) : 0;
   if(sl) {
-    char *hit;
-    while((hit = strstr(msg, secret)) != NULL) {
-      memcpy(hit, "***", 3);
-      memmove(hit + 3, hit + sl, strlen(hit + sl) + 1);
+    /* in place, so never longer: a key shorter than "***" (a dummy key
+     * for a local server: "x") becomes as many stars; the search goes on
+     * after each replacement, so a key of stars cannot loop */
+    size_t rl = sl < 3 ? sl : 3;
+    char *from = msg, *hit;
+    while((hit = strstr(from, secret)) != NULL) {
+      memcpy(hit, "***", rl);
+      memmove(hit + rl, hit + sl, strlen(hit + sl) + 1);
+      from = hit + rl;
     }
   }
   /* key-looking words: "sk-" (OpenAI, Anthropic "sk-ant-", OpenRouter

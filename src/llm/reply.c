@@ -6,6 +6,7 @@
 #include "llm/wire.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 
 void mn_reply_init(mn_reply *r, mn_wire wire, int prefill, size_t max_text)
 {
@@ -80,7 +81,11 @@ static json_t *load(mn_reply *r, const char *data, size_t len, const char *what)
   char *err = NULL;
   json_t *v = mn_json_loadb(data, len, &err);
   if(!v) {
-    fail(r, MN_EPARSE, mn_xasprintf("%s is not JSON (%s)", what, err));
+    /* jansson quotes the text near the error, which can hold a line break
+     * or half a character: the message stays one printable line */
+    char *why = mn_utf8_printable(err, strlen(err), 200);
+    fail(r, MN_EPARSE, mn_xasprintf("%s is not JSON (%s)", what, why));
+    free(why);
     free(err);
     return NULL;
   }
