@@ -307,6 +307,24 @@ static json_t *lp_word(lp *p)
   return lp_number(p, p->s + st, n);
 }
 
+/* A NUL in a key (a raw byte or \u0000) becomes U+FFFD: jansson writes
+ * such a key out but refuses it when reading JSON, so the object could not
+ * be read back from a run log. */
+static void key_without_nul(mn_buf *key)
+{
+  if(!key->len || !memchr(key->data, 0, key->len))
+    return;
+  mn_buf fixed = MN_BUF_INIT(0);
+  for(size_t i = 0; i < key->len; i++) {
+    if(key->data[i])
+      mn_buf_putc(&fixed, key->data[i]);
+    else
+      mn_buf_puts(&fixed, REPLACEMENT);
+  }
+  mn_buf_free(key);
+  *key = fixed;
+}
+
 static json_t *lp_object(lp *p)
 {
   json_t *obj;
@@ -365,6 +383,7 @@ static json_t *lp_object(lp *p)
     json_t *v = lp_value(p);
     if(!v)
       goto bad;
+    key_without_nul(&key);
     json_object_setn_new(obj, key.data ? key.data : "", key.len, v);
     lp_ws(p);
     if(p->fail)
