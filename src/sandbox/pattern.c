@@ -114,6 +114,7 @@ static int pm_class_has(int c, int cl)
   case 'u': r = isupper(c); break;
   case 'w': r = isalnum(c); break;
   case 'x': r = isxdigit(c); break;
+  case 'z': r = c == 0; break;  /* deprecated in the manual, still in 5.4's lstrlib */
   default: return cl == c;    /* %. %% %] ...: the character itself */
   }
   r = r != 0;
