@@ -4,11 +4,12 @@
 #
 #   bench/run.sh [--build DIR] [--data DIR] [--quick] [BENCH...]
 #
-# BENCH: fanout, orchestration, chunk, retrieval, prefix (default: all, in
-# that order). --quick: one run each and smaller fan-out settings. The build
-# folder defaults to $MN_BUILD_DIR, else ./build of the source tree; the
-# data to $MN_SHARED_DIR/data/financebench, else ../shared/data/financebench
-# next to the source tree. Each benchmark's own output is shown as it runs
+# BENCH: fanout, orchestration, rounds, chunk, retrieval, prefix, soak
+# (default: all, in that order). --quick: one run each, smaller fan-out
+# settings and a shorter soak. The build folder defaults to $MN_BUILD_DIR,
+# else ./build of the source tree; the data to
+# $MN_SHARED_DIR/data/financebench, else ../shared/data/financebench next
+# to the source tree. Each benchmark's own output is shown as it runs
 # (and kept in $MN_BENCH_OUT when set); the table at the end collects its
 # "summary:" lines. Exits 0 when every benchmark ran (a missed target is
 # reported, not an error), 1 when one could not run.
@@ -27,12 +28,12 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    fanout|orchestration|chunk|retrieval|prefix) benches+=("$1"); shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    fanout|orchestration|rounds|chunk|retrieval|prefix|soak) benches+=("$1"); shift ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#benches[@]} -eq 0 ] && benches=(fanout orchestration chunk retrieval prefix)
+[ ${#benches[@]} -eq 0 ] && benches=(fanout orchestration rounds chunk retrieval prefix soak)
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "run.sh: no build folder (make bench, or --build DIR)" >&2; exit 1; }
 # benchmark programs live in build/bench: point them at the sandbox helper
 export MINIONS_SANDBOX_HELPER=${MINIONS_SANDBOX_HELPER:-$build/minions-sandbox}
@@ -71,6 +72,11 @@ for b in "${benches[@]}"; do
       ours=$(sed -n 's/^summary: orchestration CPU per job[^\t]*\t\([0-9.]*\) us.*/\1/p' "$out/orchestration.txt")
       run python_floor /usr/bin/python3 "$here/python_floor.py" --fakellm "$build/fakellm" \
         --texts "${TMPDIR:-/tmp}"/mn-bench-retrieval/*.txt --runs $runs ${ours:+--ours "$ours"} ;;
+    rounds)
+      runs=3; [ $quick -eq 1 ] && runs=1
+      run rounds "$build/bench/bench_rounds" --build "$build" --data "$data" --runs $runs ;;
+    soak)
+      run soak "$build/bench/bench_soak" --build "$build" --data "$data" "${q[@]}" ;;
     chunk)
       run chunk "$build/bench/bench_chunk" "$data/pdfs" ;;
     retrieval)
@@ -86,7 +92,7 @@ done
     f=$out/$b.txt
     [ -f "$f" ] || continue
     case $b in
-      fanout|prefix)
+      fanout|prefix|rounds|soak)
         sed -n 's/^summary: //p' "$f" ;;
       orchestration)
         sed -n 's/^summary: //p' "$f" "$out/python_floor.txt" 2>/dev/null ;;
