@@ -286,6 +286,8 @@ void mn_runlog_turn_set_spilled(mn_runlog *log, json_t *turn, const char *key, j
     log->spill = tmpfile();
     if(!log->spill)
       log->spill_off = 1;
+    else   /* children (pdftotext, the sandbox helper) have no business with it */
+      fcntl(fileno(log->spill), F_SETFD, FD_CLOEXEC);
   }
   off_t off = log->spill_off ? -1 : ftello(log->spill);
   if(off >= 0) {
