@@ -18,4 +18,4 @@ install: setup
 	@cmake --install build
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -6,7 +6,6 @@
 #include "llm/wire.h"
 #include "util/json.h"
 #include "util/mem.h"
-#include "util/utf8.h"
 
 void mn_reply_init(mn_reply *r, mn_wire wire, int prefill, size_t max_text)
 {
@@ -81,11 +80,7 @@ static json_t *load(mn_reply *r, const char *data, size_t len, const char *what)
   char *err = NULL;
   json_t *v = mn_json_loadb(data, len, &err);
   if(!v) {
-    /* jansson quotes the text near the error, which can hold a line break
-     * or half a character: the message stays one printable line */
-    char *why = mn_utf8_printable(err, strlen(err), 200);
-    fail(r, MN_EPARSE, mn_xasprintf("%s is not JSON (%s)", what, why));
-    free(why);
+    fail(r, MN_EPARSE, mn_xasprintf("%s is not JSON (%s)", what, err));
     free(err);
     return NULL;
   }

@@ -290,6 +290,7 @@ void mn_sb_unhold(mn_sb *sb, size_t n)
 }
 
 void (*mn_sb_test_env_hook)(lua_State *L, int env);
+void (*mn_sb_inputs_pushed_hook)(void);
 
 /* ---- functions given to the program --------------------------------------- */
 
@@ -348,7 +349,7 @@ static int call_original(lua_State *L)
   if(st != LUA_OK) {
     size_t pl = sizeof CHUNKNAME - 2;
     if(st != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING &&
-       strncmp(lua_tostring(L, -1), CHUNKNAME + 1, pl) != 0) {
+       strncmp(lua_tostring(L, -1), &CHUNKNAME[1], pl) != 0) {
       luaL_where(L, 1);
       lua_insert(L, -2);
       lua_concat(L, 2);
@@ -853,6 +854,8 @@ static int run_protected(lua_State *L)
     lua_pushnil(L);
   int prev = lua_gettop(L);
   sb->inputs = 0;
+  if(mn_sb_inputs_pushed_hook)
+    mn_sb_inputs_pushed_hook();
 
   if(r->code_len > 0 && r->code[0] == LUA_SIGNATURE[0])
     fail(L, r, MN_ESANDBOX, "the program is a precompiled (binary) Lua chunk; only Lua source "

@@ -93,6 +93,11 @@ void mn_sb_unhold(mn_sb *sb, size_t n);
  * and minions-sandbox never do. */
 extern void (*mn_sb_test_env_hook)(lua_State *L, int env);
 
+/* When set, called once the documents and previous jobs are in the Lua
+ * state, so their C copies can go: the helper process frees the request
+ * it read (a run does not touch docs or prev after that point). */
+extern void (*mn_sb_inputs_pushed_hook)(void);
+
 /* The run state of a sandboxed lua_State. */
 mn_sb *mn_sb_get(lua_State *L);
 

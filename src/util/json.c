@@ -34,7 +34,11 @@ json_t *mn_json_loadb(const char *buf, size_t len, char **errmsg)
     v = json_loadb(buf, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &e);
   free(fixed);
   if(!v) {
-    set_err(errmsg, mn_xasprintf("line %d column %d: %s", e.line, e.column, e.text));
+    /* jansson quotes the text near the error, which can hold a line break
+     * or half a character: the message stays one printable line */
+    char *why = mn_utf8_printable(e.text, strlen(e.text), 200);
+    set_err(errmsg, mn_xasprintf("line %d column %d: %s", e.line, e.column, why));
+    free(why);
     return NULL;
   }
   return v;

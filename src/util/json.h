@@ -13,7 +13,7 @@
 /* Strict JSON (any value) from a server body. Invalid UTF-8 bytes are
  * replaced by U+FFFD first, so a single bad byte does not lose a reply.
  * Returns a new reference, or NULL with *errmsg set ("line L column C: what",
- * caller frees; errmsg may be NULL). */
+ * one printable line; caller frees; errmsg may be NULL). */
 json_t *mn_json_loadb(const char *buf, size_t len, char **errmsg);
 
 /* The value at a dotted path below `root`, e.g. "choices.0.message.content"

@@ -98,6 +98,14 @@ static size_t address_space_now(void)
 #endif
 
 #ifdef __linux__
+/* Allow syscall nr when its first argument is `arg0` (libseccomp's SCMP_A0
+ * leaves a field to the compiler's zeroing, which clang warns about). */
+static int allow_if_arg0(scmp_filter_ctx ctx, int nr, scmp_datum_t arg0)
+{
+  struct scmp_arg_cmp cmp = { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = arg0, .datum_b = 0 };
+  return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
+}
+
 static int seccomp_confine(void)
 {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
@@ -105,19 +113,19 @@ static int seccomp_confine(void)
     return -1;
   int rc = 0;
   /* the request and the reply */
-  rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(read), 1, SCMP_A0(SCMP_CMP_EQ, 0));
-  rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, SCMP_A0(SCMP_CMP_EQ, 1));
-  rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1, SCMP_A0(SCMP_CMP_EQ, 1));
+  rc |= allow_if_arg0(ctx, SCMP_SYS(read), 0);
+  rc |= allow_if_arg0(ctx, SCMP_SYS(write), 1);
+  rc |= allow_if_arg0(ctx, SCMP_SYS(sendto), 1);
 #ifdef MN_SANITIZE_BUILD
   /* a sanitizer build reports on stderr (isolate.c passes it through), and
    * ASan looks at the signal stack on every longjmp (Lua's errors) */
-  rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, SCMP_A0(SCMP_CMP_EQ, 2));
+  rc |= allow_if_arg0(ctx, SCMP_SYS(write), 2);
   rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
 #endif
   /* abort() signals its own process only */
   scmp_datum_t self = (scmp_datum_t)getpid();
-  rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_EQ, self));
-  rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self));
+  rc |= allow_if_arg0(ctx, SCMP_SYS(kill), self);
+  rc |= allow_if_arg0(ctx, SCMP_SYS(tgkill), self);
   static const int needed[] = {
     SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
     SCMP_SYS(mprotect), SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),

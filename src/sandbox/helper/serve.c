@@ -116,6 +116,30 @@ static void send_reply(int rc, const char *errmsg, const mn_sandbox_job *jobs, s
   mn_sbw_free(&w);
 }
 
+/* The request's documents and previous jobs, once Lua holds its own
+ * copies (mn_sb_inputs_pushed_hook): a later round's prev_jobs would
+ * otherwise be held twice for the whole run. */
+static request *pushed;
+
+static void free_inputs(void)
+{
+  request *q = pushed;
+  for(size_t i = 0; i < q->n_docs; i++) {
+    free(q->texts[i]);
+    q->texts[i] = NULL;
+  }
+  for(size_t i = 0; i < q->n_prev; i++) {
+    mn_sandbox_done_job *j = &q->prev[i];
+    free((char *)j->task);
+    free((char *)j->advice);
+    free((char *)j->chunk);
+    free((char *)j->answer);
+    free((char *)j->explanation);
+    free((char *)j->citation);
+    memset(j, 0, sizeof *j);
+  }
+}
+
 int mn_sbh_serve(void)
 {
   mn_sbh_close_extra_fds();
@@ -130,6 +154,8 @@ int mn_sbh_serve(void)
   if(mn_sbh_confine(q.lim.memory_bytes, q.lim.wall_ms, (size_t)q.body_len) != 0)
     return MN_SBH_EXIT_CONFINE;
 
+  pushed = &q;
+  mn_sb_inputs_pushed_hook = free_inputs;
   mn_sandbox_docs docs = { (const char *const *)q.texts, q.lens, q.n_docs };
   char *errmsg = NULL, *out = NULL;
   mn_sandbox_job *jobs = NULL;
