@@ -14,6 +14,14 @@
  * mn_http_cancel() may run in a signal handler, where curl_multi_wakeup()
  * is not said to be safe: it sets a flag and writes a byte to a pipe the
  * loop polls beside curl's sockets (write() is async-signal-safe).
+ *
+ * An endpoint attached to a gate (net/gate.h) takes a gate slot with each
+ * attempt it starts and gives it back when the attempt leaves the multi
+ * handle, so a request in backoff holds none. A slot freed on another
+ * thread's transport may be granted to one of ours: that thread sets
+ * gate_kick and calls curl_multi_wakeup() (safe from any thread, and a
+ * wake-up sent before the poll starts still ends it: none is lost), and the
+ * loop fills its endpoints again.
  */
 #include "net/http.h"
 
@@ -33,6 +41,7 @@
 #include <curl/curl.h>
 
 #include "minions.h"
+#include "net/gate.h"
 #include "net/retry.h"
 #include "net/stream.h"
 #include "util/buf.h"
@@ -79,6 +88,7 @@ struct req {
   int streaming;              /* 2xx in a stream mode: bytes go to the parser */
   size_t rx;                  /* body bytes received */
   int fail;                   /* our own reason to stop: MN_ELIMIT or a callback's code */
+  int gate_slot;              /* this attempt holds a slot of the endpoint's gate */
   long retry_after_ms;        /* -1: no Retry-After */
   mn_buf resp;                /* body (NONE mode or non-2xx) */
   mn_sse sse;
@@ -97,6 +107,8 @@ struct mn_http_endpoint {
   int inflight;
   req *qhead, *qtail;
   size_t queued;
+  int gated;                  /* gm joined a gate */
+  mn_gate_member gm;
   mn_http_endpoint *next;
 };
 
@@ -104,6 +116,7 @@ struct mn_http {
   CURLM *multi;
   mn_http_opts o;
   atomic_int cancelled;
+  atomic_int gate_kick;       /* a gate granted one of our endpoints a slot */
   int running;
   int in_curl;                /* inside curl_multi_perform(): no multi calls */
   int need_dispatch;          /* a submit happened while in_curl */
@@ -463,7 +476,17 @@ static void set_options(req *r, CURL *e)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->request_timeout_ms);
 }
 
-/* Start the next attempt of r, which holds a slot of its endpoint. */
+/* Give back the gate slot r's attempt held, if any. */
+static void gate_put(req *r)
+{
+  if(r->gate_slot) {
+    r->gate_slot = 0;
+    mn_gate_release(&r->ep->gm);
+  }
+}
+
+/* Start the next attempt of r, which holds a slot of its endpoint (and of
+ * its gate if it has one). */
 static void start_attempt(req *r)
 {
   mn_http *h = r->http;
@@ -499,12 +522,14 @@ static void start_attempt(req *r)
   }
   ilist_unlink(h, r);
   r->ep->inflight--;
+  gate_put(r);
   complete(r, MN_ENOMEM, "could not start a transfer");
 }
 
 static void dispatch_all(mn_http *h);
 
-/* Fill the endpoint's free slots from its queue. */
+/* Fill the endpoint's free slots from its queue. A gated endpoint stops
+ * at a full gate and waits in the gate's FIFO; its grant wakes the loop. */
 static void dispatch(mn_http_endpoint *ep)
 {
   mn_http *h = ep->http;
@@ -513,8 +538,13 @@ static void dispatch(mn_http_endpoint *ep)
     return;
   }
   while(ep->inflight < ep->max_inflight && ep->qhead &&
-        !atomic_load(&h->cancelled))
-    start_attempt(queue_pop(ep));
+        !atomic_load(&h->cancelled)) {
+    if(ep->gated && !mn_gate_acquire(&ep->gm))
+      break;
+    req *r = queue_pop(ep);
+    r->gate_slot = ep->gated;
+    start_attempt(r);
+  }
 }
 
 /* Take r off the multi handle, into no list; counts its service time. */
@@ -529,6 +559,7 @@ static void detach(req *r)
   r->easy = NULL;
   ilist_unlink(h, r);
   r->ep->inflight--;
+  gate_put(r);
   r->service += mn_now() - r->t_start;
 }
 
@@ -755,6 +786,15 @@ static int next_wait_ms(mn_http *h, double now)
   return (int)ceil(wait * 1000.0);
 }
 
+/* Nothing of ours waits any more: slots granted to us go to the next
+ * waiter (on another transport) instead of sitting idle. */
+static void gates_withdraw(mn_http *h)
+{
+  for(mn_http_endpoint *ep = h->eps; ep; ep = ep->next)
+    if(ep->gated)
+      mn_gate_withdraw(&ep->gm);
+}
+
 static void cancel_all(mn_http *h)
 {
   req *r;
@@ -769,6 +809,7 @@ static void cancel_all(mn_http *h)
   for(mn_http_endpoint *ep = h->eps; ep; ep = ep->next)
     while((r = queue_pop(ep)))
       complete(r, MN_ECANCELLED, "cancelled");
+  gates_withdraw(h);
 }
 
 static void dispatch_all(mn_http *h)
@@ -803,6 +844,8 @@ int mn_http_run(mn_http *h)
       cancel_all(h);
       continue;
     }
+    if(atomic_exchange(&h->gate_kick, 0))
+      dispatch_all(h);
     double now = mn_now();
     wake_backoffs(h, now);
     check_idle(h, now);
@@ -823,6 +866,7 @@ int mn_http_run(mn_http *h)
     if(wake.revents)
       drain_wake_pipe(h);
   }
+  gates_withdraw(h);   /* nothing is queued: no slot may stay granted */
   h->running = 0;
   return atomic_load(&h->cancelled) ? MN_ECANCELLED : 0;
 }
@@ -879,6 +923,7 @@ int mn_http_new(mn_http **out, const mn_http_opts *opts)
   mn_http *h = mn_xcalloc(1, sizeof *h);
   h->o = *opts;
   atomic_init(&h->cancelled, 0);
+  atomic_init(&h->gate_kick, 0);
   h->multi = curl_multi_init();
   if(!h->multi || nonblocking_pipe(h->wake) != 0) {
     if(h->multi)
@@ -900,6 +945,11 @@ void mn_http_free(mn_http *h)
 {
   if(!h)
     return;
+  /* first, while the multi handle is still there to be woken: once out of
+   * its gates no other thread calls gate_wake() on it */
+  for(mn_http_endpoint *ep = h->eps; ep; ep = ep->next)
+    if(ep->gated)
+      mn_gate_leave(&ep->gm);
   req *r;
   while((r = h->ihead)) {
     if(r->easy) {
@@ -950,6 +1000,24 @@ mn_http_endpoint *mn_http_endpoint_new(mn_http *h, const char *name, int max_inf
   if(h->total_slots > 256)
     curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->total_slots + 16);
   return ep;
+}
+
+/* Runs on the thread that freed the slot, under the gate's lock. */
+static void gate_wake(void *ctx)
+{
+  mn_http *h = ctx;
+  atomic_store(&h->gate_kick, 1);
+  curl_multi_wakeup(h->multi);
+}
+
+int mn_http_endpoint_gate(mn_http_endpoint *ep, const char *server_url, int capacity)
+{
+  if(!ep || ep->gated)
+    return MN_EINVAL;
+  if(mn_gate_join(&ep->gm, server_url, capacity, gate_wake, ep->http) != 0)
+    return MN_EINVAL;
+  ep->gated = 1;
+  return MN_OK;
 }
 
 int mn_http_endpoint_inflight(const mn_http_endpoint *ep)

@@ -9,7 +9,8 @@
  * honouring Retry-After. Bodies are capped. Streaming replies (SSE, NDJSON)
  * are cut into events and handed over as they arrive.
  *
- * Not thread-safe except mn_http_cancel().
+ * Not thread-safe except mn_http_cancel(); handles on different threads may
+ * share gates (mn_http_endpoint_gate()), which are.
  */
 #ifndef MN_NET_HTTP_H
 #define MN_NET_HTTP_H
@@ -108,6 +109,17 @@ void mn_http_free(mn_http *http);
  * handle. Its queue is FIFO; a request coming back from a backoff goes to
  * the front, as it has waited longest. */
 mn_http_endpoint *mn_http_endpoint_new(mn_http *http, const char *name, int max_inflight);
+/* Make ep share the process-wide gate of the server `server_url` is on
+ * (net/gate.h: keyed by scheme, host, port and base path) with every
+ * gated endpoint of every transport of the process, asking for `capacity`
+ * slots (< 1 counts as 1). Then a request of ep starts only when ep and
+ * the gate both have room, else it waits in ep's queue and ep in the
+ * gate's FIFO. The gate's capacity is the largest its endpoints ask for,
+ * while they exist. Opt-in: endpoints not gated (remote APIs) are bound by
+ * their own cap alone. Call before mn_http_run(); ep leaves its gate with
+ * mn_http_free(), which gives back its slots. MN_EINVAL if ep is gated
+ * already or the URL is not http(s) with a host. */
+int mn_http_endpoint_gate(mn_http_endpoint *ep, const char *server_url, int capacity);
 /* Requests of this endpoint in flight now, and queued. */
 int mn_http_endpoint_inflight(const mn_http_endpoint *ep);
 size_t mn_http_endpoint_queued(const mn_http_endpoint *ep);
