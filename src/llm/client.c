@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "llm/client_internal.h"
+#include "net/gate.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -81,6 +82,33 @@ void mn_llm_result_free(mn_llm_result *r)
   r->error = NULL;
 }
 
+/* Providers whose server is the user's own, sized by --local-parallel;
+ * cloud APIs have their own limits and are not gated. */
+static int serves_own_models(const mn_provider *prov)
+{
+  return strcmp(prov->name, "ollama") == 0 || strcmp(prov->name, "openai-compatible") == 0;
+}
+
+/* Gate each endpoint with its server. A server given n times over asks for
+ * n x max_inflight, what the client alone would put on it today: a single
+ * run is never held below its own caps. */
+static void share_servers(mn_client *c)
+{
+  for(size_t i = 0; i < c->n_eps; i++) {
+    char *key = mn_gate_key(c->eps[i].base);
+    if(!key)
+      continue;   /* mn_base_url took it: curl says what is wrong on use */
+    int same = 0;
+    for(size_t j = 0; j < c->n_eps; j++) {
+      char *kj = mn_gate_key(c->eps[j].base);
+      same += kj && strcmp(kj, key) == 0;
+      free(kj);
+    }
+    mn_http_endpoint_gate(c->eps[i].h, c->eps[i].base, same * c->opts.max_inflight);
+    free(key);
+  }
+}
+
 int mn_client_new(mn_client **out, mn_llm *llm, const char *spec,
                   const char *const *urls, size_t n_urls,
                   const mn_client_opts *opts, char **errmsg)
@@ -148,6 +176,8 @@ int mn_client_new(mn_client **out, mn_llm *llm, const char *spec,
     c->n_eps = i + 1;
     c->eps[i].h = mn_http_endpoint_new(llm->http, c->eps[i].base, o.max_inflight);
   }
+  if(o.share_server < 0 ? serves_own_models(prov) : o.share_server)
+    share_servers(c);
   *out = c;
   return MN_OK;
 }

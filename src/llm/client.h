@@ -112,9 +112,17 @@ typedef struct mn_client_opts {
   int stream;               /* 1: ask for a streamed reply */
   int max_inflight;         /* per endpoint; default 8 */
   size_t max_reply_bytes;   /* cap on a reply's text; default 4 MiB */
+  int share_server;         /* 1: each endpoint shares one in-flight limit
+                               of max_inflight with every client of the
+                               process on the same server (net/gate.h), so
+                               runs on parallel threads together stay
+                               within what the server takes; 0: its own cap
+                               only; -1 (default): 1 for the providers that
+                               talk to the user's own server (ollama,
+                               openai-compatible), 0 for cloud APIs */
 } mn_client_opts;
 
-#define MN_CLIENT_OPTS_INIT { 1, 8, 4u << 20 }
+#define MN_CLIENT_OPTS_INIT { 1, 8, 4u << 20, -1 }
 
 /* Make a client for `spec` on transport `llm` (borrowed; must outlive the
  * client). urls: base URL overrides (n_urls >= 2 spreads requests: each
