@@ -174,7 +174,7 @@ int mn_client_batch(mn_client *c, const mn_llm_batch *b)
   if(b->group && b->n)
     make_groups(&br);
   fill(&br, window_of(&br));
-  int rc = mn_http_run(c->llm->http);
+  int rc = mn_llm_run(c->llm);   /* replies from the cache come in as they are found */
   free(br.calls);
   for(size_t g = 0; g < br.n_groups; g++)
     free(br.groups[g].chats);

@@ -4,13 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "llm/client_internal.h"
 #include "net/gate.h"
+#include "net/stream.h"
 #include "util/mem.h"
 #include "util/time.h"
 
-typedef struct call {
+typedef struct mn_call call;
+struct mn_call {
   mn_client *c;
   mn_wire_req wreq;
   mn_reply reply;
@@ -21,7 +24,20 @@ typedef struct call {
   double t_submit;
   double service;
   size_t ep;
-} call;
+  /* response cache */
+  int sample;                 /* mn_llm_req.sample */
+  char *canon;                /* canonical body; NULL: not cached */
+  size_t canon_len;
+  mn_buf rec;                 /* a streamed reply's events, written again as
+                                 SSE or NDJSON, for the cache */
+  int rec_over;               /* they passed the cap: not stored */
+  int cached;                 /* answered from the cache */
+  call *next_ready;
+};
+
+#define CT_JSON "application/json"
+#define CT_SSE "text/event-stream"
+#define CT_NDJSON "application/x-ndjson"
 
 #define MAX_INFLIGHT_CAP 1024
 
@@ -42,7 +58,18 @@ int mn_llm_new(mn_llm **out, const mn_llm_opts *opts)
     return rc;
   *out = mn_xcalloc(1, sizeof **out);
   (*out)->http = http;
+  (*out)->max_body = ho.max_body_bytes;
   return MN_OK;
+}
+
+size_t mn_llm_max_body_bytes(const mn_llm *l)
+{
+  return l->max_body;
+}
+
+void mn_llm_set_cache(mn_llm *l, mn_cache *cache)
+{
+  l->cache = cache;
 }
 
 void mn_llm_cancel(mn_llm *l)
@@ -51,10 +78,17 @@ void mn_llm_cancel(mn_llm *l)
     mn_http_cancel(l->http);
 }
 
+static void call_free(call *k);
+
 void mn_llm_free(mn_llm *l)
 {
   if(!l)
     return;
+  while(l->ready) {   /* cached answers never run: dropped, as the transport drops its own */
+    call *k = l->ready;
+    l->ready = k->next_ready;
+    call_free(k);
+  }
   mn_http_free(l->http);
   free(l);
 }
@@ -68,6 +102,12 @@ void mn_client_set_errmsg(mn_client *c, char *msg)
 const char *mn_client_errmsg(const mn_client *c)
 {
   return c && c->errmsg ? c->errmsg : "";
+}
+
+void mn_client_set_gate(mn_client *c, mn_client_gate_fn gate, void *userdata)
+{
+  c->gate = gate;
+  c->gate_ud = userdata;
 }
 
 void mn_llm_result_free(mn_llm_result *r)
@@ -238,6 +278,8 @@ static void call_free(call *k)
 {
   mn_wire_req_free(&k->wreq);
   mn_reply_free(&k->reply);
+  free(k->canon);
+  mn_buf_free(&k->rec);
   free(k);
 }
 
@@ -252,6 +294,7 @@ static void finish(call *k, int code, long status, char *error)
   res.attempts = k->attempts;
   res.elapsed_s = mn_now() - k->t_submit;
   res.service_s = k->service;
+  res.cached = k->cached;
   if(code == MN_OK) {
     res.text = mn_buf_steal(&k->reply.text, &res.text_len);
     res.finish_reason = k->reply.finish ? k->reply.finish : mn_xstrdup("stop");
@@ -277,13 +320,158 @@ static void on_attempt(void *ud, int attempt)
 {
   call *k = ud;
   mn_reply_reset(&k->reply);
+  mn_buf_reset(&k->rec);
+  k->rec_over = 0;
+}
+
+/* One streamed event into the reply: live and cached streams alike. */
+static int parse_event(void *ud, const char *event, const char *data, size_t len)
+{
+  call *k = ud;
+  int rc = mn_reply_stream_event(&k->reply, event, data, len);
+  return rc == MN_ELIMIT ? MN_ELIMIT : rc ? MN_EPARSE : 0;
+}
+
+/* The event written again in its stream's format, which parses back to
+ * the same event: SSE data holds no CR or LF but the joins of its lines,
+ * an NDJSON line no LF. Comments and ids are not kept. */
+static void record_event(call *k, const char *event, const char *data, size_t len)
+{
+  mn_buf *b = &k->rec;
+  int rc = 0;
+  if(k->c->prov->wire == MN_WIRE_OLLAMA) {
+    rc = mn_buf_append(b, data, len) || mn_buf_putc(b, '\n');
+  } else {
+    if(event)
+      rc = mn_buf_printf(b, "event: %s\n", event);
+    size_t i = 0;
+    do {
+      size_t j = i;
+      while(j < len && data[j] != '\n')
+        j++;
+      rc = rc || mn_buf_puts(b, "data: ") || mn_buf_append(b, data + i, j - i) ||
+           mn_buf_putc(b, '\n');
+      i = j + 1;
+    } while(i <= len && !rc);
+    rc = rc || mn_buf_putc(b, '\n');
+  }
+  if(rc)
+    k->rec_over = 1;
 }
 
 static int on_event(void *ud, const char *event, const char *data, size_t len)
 {
   call *k = ud;
-  int rc = mn_reply_stream_event(&k->reply, event, data, len);
-  return rc == MN_ELIMIT ? MN_ELIMIT : rc ? MN_EPARSE : 0;
+  if(k->canon && !k->rec_over)
+    record_event(k, event, data, len);
+  return parse_event(ud, event, data, len);
+}
+
+/* ---- the response cache ------------------------------------------------------ */
+
+static void cache_key(const call *k, size_t ep, mn_cache_key *key)
+{
+  mn_client *c = k->c;
+  char *url = mn_wire_url(c->prov, c->model, c->eps[ep].base, k->wreq.stream);
+  mn_cache_key_make(key, "POST", url, c->model, k->sample, k->canon, k->canon_len);
+  free(url);
+}
+
+/* A stored reply through the parser a live one of its content type goes
+ * through. MN_OK when it parsed to a usable reply. */
+static int replay(call *k, const mn_cache_entry *e)
+{
+  size_t cap = mn_cache_max_bytes(k->c->llm->cache);
+  int rc;
+  mn_reply_reset(&k->reply);
+  if(strncasecmp(e->content_type, CT_SSE, strlen(CT_SSE)) == 0) {
+    mn_sse p;
+    mn_sse_init(&p, cap, parse_event, k);
+    rc = mn_sse_feed(&p, e->body, e->body_len);
+    mn_sse_free(&p);
+    if(rc == MN_OK)
+      rc = mn_reply_stream_end(&k->reply);
+  } else if(strncasecmp(e->content_type, CT_NDJSON, strlen(CT_NDJSON)) == 0) {
+    mn_ndjson p;
+    mn_ndjson_init(&p, cap, parse_event, k);
+    rc = mn_ndjson_feed(&p, e->body, e->body_len);
+    if(rc == MN_OK)
+      rc = mn_ndjson_finish(&p);
+    mn_ndjson_free(&p);
+    if(rc == MN_OK)
+      rc = mn_reply_stream_end(&k->reply);
+  } else {
+    rc = mn_reply_parse_body(&k->reply, e->body, e->body_len);
+  }
+  return rc == MN_OK && k->reply.code == MN_OK ? MN_OK : MN_EPARSE;
+}
+
+/* 1 when a reply stored for any of the client's endpoints answers k. */
+static int cache_lookup(call *k)
+{
+  mn_client *c = k->c;
+  for(size_t i = 0; i < c->n_eps; i++) {
+    mn_cache_key key;
+    mn_cache_entry e;
+    cache_key(k, i, &key);
+    int found = mn_cache_get(c->llm->cache, &key, &e);
+    mn_cache_key_free(&key);
+    if(!found)
+      continue;
+    /* one that no longer parses (a newer parser, a smaller reply cap) is
+     * a miss; the live reply replaces it */
+    int rc = replay(k, &e);
+    mn_cache_entry_free(&e);
+    if(rc == MN_OK)
+      return 1;
+    mn_reply_reset(&k->reply);
+  }
+  return 0;
+}
+
+/* A reply that parsed, stored under the endpoint that gave it. */
+static void cache_store(call *k, const mn_http_result *res)
+{
+  mn_cache *cache = k->c->llm->cache;
+  if(!cache || !k->canon)
+    return;
+  mn_cache_key key;
+  cache_key(k, k->ep, &key);
+  if(k->wreq.stream && res->streamed) {
+    if(!k->rec_over)
+      mn_cache_put(cache, &key, k->c->prov->wire == MN_WIRE_OLLAMA ? CT_NDJSON : CT_SSE,
+                   mn_buf_str(&k->rec), k->rec.len);
+  } else {
+    mn_cache_put(cache, &key, CT_JSON, res->body, res->body_len);
+  }
+  mn_cache_key_free(&key);
+}
+
+/* Done callbacks of cached answers, in order; they may queue more, which
+ * this loop runs too. Never nested. */
+static void drain_ready(mn_llm *l)
+{
+  if(l->draining)
+    return;
+  l->draining = 1;
+  call *k;
+  while((k = l->ready)) {
+    l->ready = k->next_ready;
+    if(!l->ready)
+      l->ready_tail = NULL;
+    finish(k, MN_OK, 200, NULL);
+  }
+  l->draining = 0;
+}
+
+int mn_llm_run(mn_llm *l)
+{
+  int rc;
+  do {
+    drain_ready(l);
+    rc = mn_http_run(l->http);
+  } while(l->ready);
+  return rc;
 }
 
 static void on_done(void *ud, const mn_http_result *res)
@@ -311,7 +499,9 @@ static void on_done(void *ud, const mn_http_result *res)
   }
 
   if(code == MN_OK) {
+    cache_store(k, res);
     finish(k, MN_OK, res->status, NULL);
+    drain_ready(c->llm);
     return;
   }
   if((code == MN_EPARSE || (code == MN_EHTTP && res->code != MN_EHTTP)) &&
@@ -322,6 +512,7 @@ static void on_done(void *ud, const mn_http_result *res)
     int src = submit(k, &err);
     if(src)
       finish(k, src, 0, err);
+    drain_ready(c->llm);
     return;
   }
 
@@ -353,6 +544,9 @@ static void on_done(void *ud, const mn_http_result *res)
     error = mn_xasprintf("%s: %s", pname, res->error ? res->error : mn_strerror(code));
   }
   finish(k, code, res->status, error);
+  /* cached answers queued by the done callback run now, not once every
+   * request in flight is over */
+  drain_ready(c->llm);
 }
 
 /* Hand the call to the endpoint with the fewest outstanding requests. */
@@ -414,11 +608,47 @@ int mn_client_chat_async(mn_client *c, const mn_llm_req *req,
   k->reparse_left = 1;
   k->t_submit = mn_now();
   mn_reply_init(&k->reply, c->prov->wire, k->wreq.prefill, c->opts.max_reply_bytes);
+  mn_cache *cache = c->llm->cache;
+  if(cache) {
+    if(mn_http_cancelled(c->llm->http)) {   /* as the transport refuses */
+      mn_client_set_errmsg(c, mn_xasprintf("%s: the transport refused the request (%s)",
+                                           c->prov->name, mn_strerror(MN_ECANCELLED)));
+      call_free(k);
+      return MN_ECANCELLED;
+    }
+    k->sample = req->sample;
+    k->canon = mn_cache_canonical_body(k->wreq.body, k->wreq.body_len, &k->canon_len);
+    mn_buf_init(&k->rec, mn_cache_max_bytes(cache));
+    if(k->canon && cache_lookup(k)) {
+      k->cached = 1;
+      mn_cache_count(cache, 1);
+      mn_llm *l = c->llm;
+      if(l->ready_tail)
+        l->ready_tail->next_ready = k;
+      else
+        l->ready = k;
+      l->ready_tail = k;
+      return MN_OK;
+    }
+  }
+  if(c->gate) {
+    char *why = NULL;
+    if(c->gate(c->gate_ud, req, k->wreq.body_len, &why)) {
+      mn_client_set_errmsg(c, why ? why : mn_xasprintf("%s: the request was not allowed",
+                                                       c->prov->name));
+      call_free(k);
+      return MN_ELIMIT;
+    }
+    free(why);
+  }
   rc = submit(k, &err);
   if(rc) {
     mn_client_set_errmsg(c, err);
     call_free(k);
+    return rc;
   }
+  if(cache)
+    mn_cache_count(cache, 0);
   return rc;
 }
 
@@ -442,7 +672,7 @@ int mn_client_chat(mn_client *c, const mn_llm_req *req, mn_llm_result *out)
     out->error = mn_xstrdup(mn_client_errmsg(c));
     return rc;
   }
-  mn_http_run(c->llm->http);
+  mn_llm_run(c->llm);
   if(out->code == MN_ECANCELLED && !out->error)
     out->error = mn_xasprintf("%s: cancelled", c->prov->name);
   return out->code;

@@ -59,6 +59,11 @@ typedef struct mn_llm_req {
   const char *schema_name;  /* name for providers that want one ("job_output") */
   int json_object;          /* no schema: still ask for a JSON object (JSON mode) */
   int num_ctx;              /* Ollama context window; 0: sized from the prompt */
+  int sample;               /* 0: the request; n > 0: its n-th fresh sample,
+                               e.g. a re-ask of the same request: not sent,
+                               but a response cache keys it apart, so a
+                               re-ask is not answered with the reply it
+                               retries and a rerun meets the same replies */
 } mn_llm_req;
 
 typedef struct mn_llm_result {
@@ -72,6 +77,8 @@ typedef struct mn_llm_result {
   int attempts;
   double elapsed_s;         /* submit to completion */
   double service_s;         /* in flight, no queueing */
+  int cached;               /* 1: answered from the response cache (no
+                               request; attempts 0, http_status 200) */
   char *error;              /* one line, no secrets */
 } mn_llm_result;
 
@@ -103,6 +110,19 @@ int mn_llm_new(mn_llm **out, const mn_llm_opts *opts);
 void mn_llm_cancel(mn_llm *l);
 /* Its clients must be freed first. */
 void mn_llm_free(mn_llm *l);
+/* The transport's cap on a reply body (also the response cache's cap). */
+size_t mn_llm_max_body_bytes(const mn_llm *l);
+
+struct mn_cache;
+/* Answer requests of every client of the transport from `cache` (borrowed,
+ * must outlive the transport's requests; NULL: none) and store each new
+ * reply that parsed (llm/cache.h). A reply from the cache goes through the
+ * parser a live one goes through (whole bodies, SSE and NDJSON streams
+ * alike) and comes back with res->cached set; its done callback runs from
+ * within the next mn_client_chat(), mn_client_batch() or completion on the
+ * transport, never from inside mn_client_chat_async(). With several base
+ * URLs a request is answered by a reply stored for any of them. */
+void mn_llm_set_cache(mn_llm *l, struct mn_cache *cache);
 
 /* ---- Clients ------------------------------------------------------------ */
 
@@ -167,6 +187,16 @@ int mn_client_chat_async(mn_client *c, const mn_llm_req *req,
 /* Why the last mn_client_chat_async() was refused ("" if it was not). */
 const char *mn_client_errmsg(const mn_client *c);
 
+/* Asked before each chat that would go to a server (not for one answered
+ * from the cache, nor for the client's own re-request of a bad reply) with
+ * the request and its body's size: return 0 to let it go, else a refusal,
+ * with *why (one line, caller-allocated, freed by the client).
+ * mn_client_chat_async() then returns MN_ELIMIT with mn_client_errmsg() =
+ * *why, and nothing is sent. A spend cap lives here. */
+typedef int (*mn_client_gate_fn)(void *userdata, const mn_llm_req *req,
+                                 size_t body_bytes, char **why);
+void mn_client_set_gate(mn_client *c, mn_client_gate_fn gate, void *userdata);
+
 /* Run one chat to completion on the client's transport (which must have no
  * other work queued). Fills *out; returns out->code. */
 int mn_client_chat(mn_client *c, const mn_llm_req *req, mn_llm_result *out);
@@ -212,9 +242,11 @@ int mn_client_batch(mn_client *c, const mn_llm_batch *b);
 /* Embedding vectors for texts[0..n) from an Ollama (/api/embed) or
  * OpenAI-compatible (/v1/embeddings) client, in batches on its endpoints:
  * n * *dim floats in *out (caller frees), each of unit length; token usage
- * added to *usage. MN_EUNSUPPORTED for other providers; on failure
- * *errmsg (caller frees) says why. */
+ * added to *usage. With a response cache, batches asked before are
+ * answered from it: *cached (may be NULL) gets how many of the requests
+ * were. MN_EUNSUPPORTED for other providers; on failure *errmsg (caller
+ * frees) says why. */
 int mn_client_embed(mn_client *c, const char *const *texts, size_t n, float **out,
-                    size_t *dim, mn_usage *usage, char **errmsg);
+                    size_t *dim, mn_usage *usage, size_t *cached, char **errmsg);
 
 #endif

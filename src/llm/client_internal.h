@@ -3,12 +3,20 @@
 #ifndef MN_LLM_CLIENT_INTERNAL_H
 #define MN_LLM_CLIENT_INTERNAL_H
 
+#include "llm/cache.h"
 #include "llm/client.h"
 #include "llm/wire.h"
 #include "net/http.h"
 
+struct mn_call;
+
 struct mn_llm {
   mn_http *http;
+  size_t max_body;            /* the transport's body cap */
+  mn_cache *cache;            /* borrowed; NULL: none */
+  struct mn_call *ready, *ready_tail;  /* answered from the cache, their
+                                          done callbacks not called yet */
+  int draining;
 };
 
 typedef struct endpoint {
@@ -26,10 +34,17 @@ struct mn_client {
   endpoint *eps;
   size_t n_eps;
   mn_client_opts opts;
+  mn_client_gate_fn gate;
+  void *gate_ud;
   char *errmsg;
 };
 
 /* Replace the client's message (takes msg). */
 void mn_client_set_errmsg(mn_client *c, char *msg);
+
+/* Drive the transport until no request is left, calling the done callbacks
+ * of chats answered from the cache as they come (they may queue more).
+ * Returns what mn_http_run() returns. */
+int mn_llm_run(mn_llm *l);
 
 #endif

@@ -22,6 +22,9 @@ typedef struct embed_part {
   size_t dim;
   mn_usage usage;
   char *error;
+  mn_cache *cache;      /* where a live reply is stored, with key */
+  mn_cache_key key;
+  int cached;           /* answered from the cache */
 } embed_part;
 
 /* The vectors of one reply into e->vecs; NULL or the reason it is unusable. */
@@ -81,6 +84,47 @@ static void part_done(void *ud, const mn_http_result *res)
   json_decref(root);
 }
 
+static char *part_url(const mn_client *c, const embed_part *e, size_t epi)
+{
+  return mn_xasprintf("%s%s", c->eps[epi].base, e->ollama ? "/api/embed" : "/embeddings");
+}
+
+/* A live reply that was usable goes into the cache. */
+static void part_done_live(void *ud, const mn_http_result *res)
+{
+  embed_part *e = ud;
+  part_done(ud, res);
+  if(!e->error && e->cache)
+    mn_cache_put(e->cache, &e->key, "application/json", res->body, res->body_len);
+}
+
+/* 1 when a reply stored for one of the client's endpoints answers e; it
+ * is read as a live reply is. */
+static int part_from_cache(mn_client *c, embed_part *e, const char *canon, size_t canon_len)
+{
+  for(size_t i = 0; i < c->n_eps; i++) {
+    char *url = part_url(c, e, i);
+    mn_cache_key key;
+    mn_cache_entry ent;
+    mn_cache_key_make(&key, "POST", url, c->model, 0, canon, canon_len);
+    free(url);
+    int found = mn_cache_get(c->llm->cache, &key, &ent);
+    mn_cache_key_free(&key);
+    if(!found)
+      continue;
+    mn_http_result res = { .code = MN_OK, .status = 200, .body = ent.body,
+                           .body_len = ent.body_len };
+    part_done(e, &res);
+    mn_cache_entry_free(&ent);
+    if(!e->error)
+      return 1;
+    free(e->error);   /* unusable now: asked again */
+    free(e->vecs);
+    *e = (embed_part){ .ollama = e->ollama, .count = e->count };
+  }
+  return 0;
+}
+
 static int submit_part(mn_client *c, embed_part *e, const char *const *texts,
                        const char *const *headers, size_t epi)
 {
@@ -90,22 +134,44 @@ static int submit_part(mn_client *c, embed_part *e, const char *const *texts,
   json_t *body = json_pack("{s:s, s:o}", "model", c->model, "input", input);
   char *text = mn_json_dump(body);
   json_decref(body);
-  char *url = mn_xasprintf("%s%s", c->eps[epi].base, e->ollama ? "/api/embed" : "/embeddings");
+  char *url = part_url(c, e, epi);
+  mn_cache *cache = c->llm->cache;
+  if(cache) {
+    size_t canon_len = 0;
+    char *canon = mn_cache_canonical_body(text, strlen(text), &canon_len);
+    if(canon && part_from_cache(c, e, canon, canon_len)) {
+      e->cached = 1;
+      mn_cache_count(cache, 1);
+      free(canon);
+      free(url);
+      free(text);
+      return MN_OK;
+    }
+    if(canon) {
+      e->cache = cache;
+      mn_cache_key_make(&e->key, "POST", url, c->model, 0, canon, canon_len);
+    }
+    free(canon);
+  }
   mn_http_req hr = { .endpoint = c->eps[epi].h, .method = "POST", .url = url,
                      .headers = headers, .body = text, .body_len = strlen(text),
-                     .on_done = part_done, .userdata = e };
+                     .on_done = part_done_live, .userdata = e };
   int rc = mn_http_submit(c->llm->http, &hr);
+  if(rc == MN_OK && cache)
+    mn_cache_count(cache, 0);
   free(url);
   free(text);
   return rc;
 }
 
 int mn_client_embed(mn_client *c, const char *const *texts, size_t n, float **out,
-                    size_t *dim, mn_usage *usage, char **errmsg)
+                    size_t *dim, mn_usage *usage, size_t *cached, char **errmsg)
 {
   *out = NULL;
   *dim = 0;
   *errmsg = NULL;
+  if(cached)
+    *cached = 0;
   int ollama = c->prov->wire == MN_WIRE_OLLAMA;
   if(!ollama && c->prov->wire != MN_WIRE_OPENAI) {
     *errmsg = mn_xasprintf("%s has no embeddings endpoint we speak (use ollama or an "
@@ -136,6 +202,8 @@ int mn_client_embed(mn_client *c, const char *const *texts, size_t n, float **ou
   for(size_t i = 0; i < np; i++) {
     usage->calls += parts[i].usage.calls;
     usage->prompt_tokens += parts[i].usage.prompt_tokens;
+    if(cached)
+      *cached += (size_t)parts[i].cached;
   }
   for(size_t i = 0; rc == MN_OK && i < np; i++) {
     if(parts[i].error || !parts[i].vecs || parts[i].dim != parts[0].dim) {
@@ -155,6 +223,7 @@ int mn_client_embed(mn_client *c, const char *const *texts, size_t n, float **ou
   for(size_t i = 0; i < np; i++) {
     free(parts[i].vecs);
     free(parts[i].error);
+    mn_cache_key_free(&parts[i].key);
   }
   free(parts);
   return rc;

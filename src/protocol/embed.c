@@ -18,7 +18,7 @@ static int embed_texts(mn_run *run, const char *const *texts, size_t n, float **
   mn_usage u = { 0 };
   char *err = NULL;
   double t0 = mn_now();
-  int rc = mn_client_embed(run->embed, texts, n, out, dim, &u, &err);
+  int rc = mn_client_embed(run->embed, texts, n, out, dim, &u, NULL, &err);
   run->call_time[MN_SIDE_LOCAL] += mn_now() - t0;
   mn_proto_add_usage(run, MN_SIDE_LOCAL, &u);
   if(rc == MN_ECANCELLED || run->cancelled)
