@@ -1,5 +1,6 @@
 /* The public run API: options, clients, accounting, dispatch, run log. */
 #include <curl/curl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "doc/chunk.h"
+#include "llm/cache.h"
 #include "llm/prices.h"
 #include "mn_prices_builtin.h"
 #include "mn_version.h"
@@ -149,8 +151,12 @@ void mn_proto_opts_read(mn_run_opts *dst, const mn_run_opts *src)
 {
   mn_run_opts defaults = MN_RUN_OPTS_INIT;
   *dst = defaults;
-  /* a caller built against version 1 has a struct that ends before num_ctx */
-  memcpy(dst, src, src->version >= 2 ? sizeof *src : offsetof(mn_run_opts, num_ctx));
+  /* a caller built against an older header has a shorter struct: version 1
+   * ends before num_ctx, version 2 after it */
+  size_t n = src->version >= 3 ? sizeof *src
+           : src->version == 2 ? offsetof(mn_run_opts, cache_path)
+                               : offsetof(mn_run_opts, num_ctx);
+  memcpy(dst, src, n);
   dst->version = MN_RUN_OPTS_VERSION;
 }
 
@@ -168,6 +174,7 @@ static void copy_opts(mn_run *run, const mn_run_opts *o)
   c->prices_path = own(run, o->prices_path);
   c->embed_spec = own(run, o->embed_spec);
   c->embed_url = own(run, o->embed_url);
+  c->cache_path = own(run, c->cache_path);   /* from c: o may be an older, shorter struct */
   if(o->n_local_urls) {
     const char **urls = mn_xcalloc(o->n_local_urls, sizeof *urls);
     for(size_t i = 0; i < o->n_local_urls; i++)
@@ -213,6 +220,11 @@ static int check_opts(mn_run *run, const protocol_def *p)
      o->chunk_chars < 1 || o->retrieval_k < 1)
     return mn_proto_fail(run, MN_EINVAL, "tasks per round, samples, max jobs, local parallel, "
                        "chunk size and retrieval k must be positive");
+  if(!isfinite(o->max_cost_usd) || o->max_cost_usd < 0)
+    return mn_proto_fail(run, MN_EINVAL, "the spend cap (max_cost_usd) must be 0 (none) or a "
+                         "positive number of US dollars, got %g", o->max_cost_usd);
+  if(o->cache_path && !*o->cache_path)
+    return mn_proto_fail(run, MN_EINVAL, "the response cache (cache_path) needs a file name");
   return MN_OK;
 }
 
@@ -242,6 +254,52 @@ static int load_prices(mn_run *run)
     }
   }
   mn_prices_free(table);
+  return MN_OK;
+}
+
+/* The spend cap, asked by the remote client before each call it would
+ * send: what this run paid for calls that went out, plus an upper estimate
+ * of this one (all prompt tokens at the input price, bytes / 4, and the
+ * whole reply cap at the output price), must stay within the cap. */
+static int spend_gate(void *ud, const mn_llm_req *req, size_t body_bytes, char **why)
+{
+  mn_run *run = ud;
+  double cap = run->opts.max_cost_usd;
+  unsigned long long in = (unsigned long long)(body_bytes + 3) / 4;
+  int out = req->max_tokens > 0 ? req->max_tokens : run->opts.remote_max_tokens;
+  double est = ((double)in * run->price_in + (double)out * run->price_out) / 1e6;
+  run->call_estimate = est;
+  if(run->paid_usd + est <= cap)
+    return 0;
+  *why = mn_xasprintf("not sent: the spend cap of $%.6g (max_cost_usd) could be passed: "
+                      "$%.6g spent so far on remote calls, and this call could cost up to "
+                      "$%.6g (about %llu prompt tokens, at most %d output tokens)",
+                      cap, run->paid_usd, est, in, out);
+  return 1;
+}
+
+/* The response cache and the spend cap, once the clients and prices are known. */
+static int setup_cache_and_cap(mn_run *run)
+{
+  const mn_run_opts *o = &run->opts;
+  if(o->max_cost_usd > 0 && run->remote) {
+    if(run->price_in < 0)
+      return mn_proto_fail(run, MN_EINVAL, "a spend cap ($%.6g) needs the price of the remote "
+                           "model %s, which the price table does not have: add it to a table "
+                           "given as prices_path (--prices FILE)", o->max_cost_usd,
+                           o->remote_spec);
+    mn_client_set_gate(run->remote, spend_gate, run);
+  }
+  if(o->cache_path) {
+    char *err = NULL;
+    int rc = mn_cache_open(&run->cache, o->cache_path, mn_llm_max_body_bytes(run->llm), &err);
+    if(rc != MN_OK) {
+      rc = mn_proto_fail(run, rc, "%s", err ? err : mn_strerror(rc));
+      free(err);
+      return rc;
+    }
+    mn_llm_set_cache(run->llm, run->cache);
+  }
   return MN_OK;
 }
 
@@ -313,7 +371,9 @@ int mn_run_new(mn_run **out, const mn_run_opts *opts)
                            "(use ollama or an OpenAI-compatible one)",
                            mn_client_provider(run->embed));
   }
-  return load_prices(run);
+  if((rc = load_prices(run)) != MN_OK)
+    return rc;
+  return setup_cache_and_cap(run);
 }
 
 void mn_proto_emit(mn_run *run, const mn_event *ev)
@@ -340,6 +400,33 @@ double mn_proto_cost_now(const mn_run *run)
                      run->price_cached, run->price_out);
 }
 
+void mn_proto_note_call(mn_run *run, mn_side side, const char *label, int job_id, int cached)
+{
+  if(!run->cache)
+    return;
+  mn_runlog_cache_call(run->log, run->rounds, side == MN_SIDE_LOCAL ? "local" : "remote",
+                       label, job_id, cached);
+  char *w = mn_cache_take_warning(run->cache);
+  if(w) {
+    mn_event ev = { .type = MN_EVENT_WARNING, .round = run->rounds, .side = side, .text = w };
+    mn_proto_emit(run, &ev);
+    free(w);
+  }
+}
+
+/* What a remote call that went to the server cost, for the spend cap: its
+ * price when its usage is known, else the estimate made before it (a 2xx
+ * that could not be used was likely billed too). */
+static void count_paid(mn_run *run, const mn_llm_result *out)
+{
+  if(run->opts.max_cost_usd <= 0 || out->cached || out->attempts == 0)
+    return;
+  if(out->code == MN_OK && out->usage.calls && !out->usage.unreported_calls)
+    run->paid_usd += mn_cost_usd(&out->usage, run->price_in, run->price_cached, run->price_out);
+  else if(out->code == MN_OK || (out->http_status >= 200 && out->http_status < 300))
+    run->paid_usd += run->call_estimate;
+}
+
 void mn_proto_add_usage(mn_run *run, mn_side side, const mn_usage *u)
 {
   mn_usage_add(&run->usage[side], u);
@@ -360,6 +447,10 @@ int mn_proto_chat(mn_run *run, mn_side side, const char *label,
   double t0 = mn_now();
   int rc = mn_client_chat(c, req, out);
   run->call_time[side] += mn_now() - t0;
+  if(side == MN_SIDE_REMOTE)
+    count_paid(run, out);
+  if(out->cached || out->attempts > 0)   /* not a call refused before it was sent */
+    mn_proto_note_call(run, side, label, -1, out->cached);
   mn_proto_add_usage(run, side, &out->usage);
   if(rc == MN_ECANCELLED || run->cancelled)
     return mn_proto_fail(run, MN_ECANCELLED, "cancelled");
@@ -424,6 +515,11 @@ char *mn_proto_log_dir(const mn_run_opts *o)
 
 static void write_log(mn_run *run, int rc)
 {
+  if(run->cache) {
+    uint64_t hits, misses;
+    mn_cache_stats(run->cache, &hits, &misses);
+    mn_runlog_cache_totals(run->log, hits, misses);
+  }
   mn_runlog_finish(run->log, run->answer, run->rounds, &run->usage[MN_SIDE_REMOTE],
                    &run->usage[MN_SIDE_LOCAL], &run->timing, mn_proto_cost_now(run),
                    rc == MN_OK ? NULL : run->errmsg);
@@ -485,6 +581,8 @@ int mn_run_execute(mn_run *run, const mn_docs *docs)
     mn_docs_text(docs, i, &len);
     mn_runlog_add_document(run->log, mn_docs_name(docs, i), len);
   }
+  if(run->cache)
+    mn_runlog_cache_begin(run->log, mn_cache_path(run->cache));
   mn_event ev = { .type = MN_EVENT_RUN_STARTED, .text = p->name };
   mn_proto_emit(run, &ev);
 
@@ -533,6 +631,11 @@ void mn_run_timing(const mn_run *run, mn_timing *out)
   *out = run->timing;
 }
 
+void mn_run_cache_stats(const mn_run *run, uint64_t *hits, uint64_t *misses)
+{
+  mn_cache_stats(run ? run->cache : NULL, hits, misses);
+}
+
 void mn_run_free(mn_run *run)
 {
   if(!run)
@@ -541,6 +644,7 @@ void mn_run_free(mn_run *run)
   mn_client_free(run->remote);
   mn_client_free(run->embed);
   mn_llm_free(run->llm);
+  mn_cache_close(run->cache);   /* after the transport, which borrowed it */
   mn_runlog_free(run->log);
   for(size_t i = 0; i < run->n_owned; i++)
     free(run->owned[i]);

@@ -32,6 +32,8 @@ struct mn_chat {
   volatile sig_atomic_t cancelled;
   mn_usage remote, local;
   double cost;             /* < 0 once any run's cost was unknown */
+  double paid;             /* spent on remote calls sent: the spend cap is
+                              the session's */
   char *errmsg;
   json_t *log;             /* the session log */
   char *log_path;
@@ -191,6 +193,7 @@ int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
     return chat_fail(c, rc, mn_run_errmsg(c->last));
   mn_run *run = c->last;
   run->log_to_caller = 1;
+  run->paid_usd = c->paid;
   c->running = run;
   if(c->cancelled)   /* a signal between the check above and now */
     mn_run_cancel(run);
@@ -206,6 +209,7 @@ int mn_chat_ask(mn_chat *c, const char *question, const char **answer_out)
       chat_fail(c, rc, mn_run_errmsg(run));
   }
   c->running = NULL;
+  c->paid = run->paid_usd;
   mn_usage r, l;
   mn_run_usage(run, &r, &l);
   mn_usage_add(&c->remote, &r);

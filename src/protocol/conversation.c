@@ -28,7 +28,8 @@ int mn_proto_chat_json(mn_run *run, mn_side side, const char *label,
     }
     mn_llm_req req = { .msgs = conv, .n_msgs = n, .temperature = temperature,
                         .max_tokens = max_tokens, .json_schema = schema,
-                        .schema_name = schema_name, .json_object = 1 };
+                        .schema_name = schema_name, .json_object = 1,
+                        .sample = attempt };   /* a re-ask wants a fresh reply */
     mn_llm_result res = { 0 };
     rc = mn_proto_chat(run, side, label, &req, &res);
     if(rc != MN_OK) {

@@ -17,9 +17,12 @@ static int embed_texts(mn_run *run, const char *const *texts, size_t n, float **
 {
   mn_usage u = { 0 };
   char *err = NULL;
+  size_t cached = 0;
   double t0 = mn_now();
-  int rc = mn_client_embed(run->embed, texts, n, out, dim, &u, NULL, &err);
+  int rc = mn_client_embed(run->embed, texts, n, out, dim, &u, &cached, &err);
   run->call_time[MN_SIDE_LOCAL] += mn_now() - t0;
+  for(uint64_t i = 0; i < u.calls; i++)   /* a batch: which ones were cached does not matter */
+    mn_proto_note_call(run, MN_SIDE_LOCAL, "embeddings", -1, i < cached);
   mn_proto_add_usage(run, MN_SIDE_LOCAL, &u);
   if(rc == MN_ECANCELLED || run->cancelled)
     rc = mn_proto_fail(run, MN_ECANCELLED, "cancelled");

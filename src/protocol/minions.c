@@ -459,7 +459,10 @@ static const mn_llm_req *job_request(void *ud, size_t i, int attempt)
                           .max_tokens = run->opts.local_max_tokens,
                           .num_ctx = ex->num_ctx,
                           .json_schema = MN_SCHEMA_MINIONS_JOB_OUTPUT,
-                          .schema_name = "job_output", .json_object = 1 };
+                          .schema_name = "job_output", .json_object = 1,
+                          /* samples and resubmits are identical requests
+                           * that each want a reply of their own */
+                          .sample = j->sample * MN_JOB_ATTEMPTS + attempt - 1 };
   return &ex->req;
 }
 
@@ -467,6 +470,8 @@ static int job_done(void *ud, size_t i, int attempt, mn_llm_result *res)
 {
   exec_ctx *ex = ud;
   mn_job *j = &ex->jobs->v[i];
+  if(res->cached || res->attempts > 0)
+    mn_proto_note_call(ex->run, MN_SIDE_LOCAL, "job", j->job_id, res->cached);
   mn_proto_add_usage(ex->run, MN_SIDE_LOCAL, &res->usage);
   if(res->code != MN_OK) {
     j->status = MN_JOB_FAILED;

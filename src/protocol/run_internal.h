@@ -21,6 +21,11 @@ struct mn_run {
   mn_client *remote;          /* NULL when the protocol has no remote side */
   mn_client *embed;           /* retrieval by embeddings only */
   double price_in, price_cached, price_out;  /* per 1M; price_in < 0: unknown */
+  struct mn_cache *cache;     /* response cache (opts.cache_path) or NULL */
+  double paid_usd;            /* spent on remote calls that went to the server
+                                 (a chat session's, carried from question to
+                                 question), for the spend cap */
+  double call_estimate;       /* the cap's upper estimate of the call being made */
 
   mn_usage usage[2];          /* indexed by mn_side */
   double call_time[2];        /* wall seconds waiting on each side */
@@ -48,6 +53,10 @@ void mn_proto_message(mn_run *run, mn_side side, int to_model, const char *label
                     const char *text);
 /* Add a call's usage to a side and emit a USAGE event. */
 void mn_proto_add_usage(mn_run *run, mn_side side, const mn_usage *u);
+/* With a response cache: one model call in the run log's cache record
+ * (job_id < 0: not a job), then the cache's first read or write error, if
+ * any, as a warning event. */
+void mn_proto_note_call(mn_run *run, mn_side side, const char *label, int job_id, int cached);
 /* Remote cost so far (< 0 if unknown). */
 double mn_proto_cost_now(const mn_run *run);
 

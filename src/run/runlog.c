@@ -331,6 +331,35 @@ void mn_runlog_set(mn_runlog *log, const char *key, json_t *value)
   json_object_set_new(log->root, key, value);
 }
 
+void mn_runlog_cache_begin(mn_runlog *log, const char *file)
+{
+  json_object_set_new(log->root, "cache", json_pack("{s:s, s:I, s:I, s:[]}", "file", file,
+                                                    "hits", (json_int_t)0,
+                                                    "misses", (json_int_t)0, "calls"));
+}
+
+void mn_runlog_cache_call(mn_runlog *log, int round, const char *side, const char *label,
+                          int job_id, int cached)
+{
+  json_t *calls = log ? json_object_get(json_object_get(log->root, "cache"), "calls") : NULL;
+  if(!calls)
+    return;
+  json_t *c = json_pack("{s:i, s:s, s:s, s:b}", "round", round, "side", side,
+                        "label", label ? label : "", "cached", cached);
+  if(job_id >= 0)
+    json_object_set_new(c, "job_id", json_integer(job_id));
+  json_array_append_new(calls, c);
+}
+
+void mn_runlog_cache_totals(mn_runlog *log, uint64_t hits, uint64_t misses)
+{
+  json_t *cache = json_object_get(log->root, "cache");
+  if(!cache)
+    return;
+  json_object_set_new(cache, "hits", json_integer((json_int_t)hits));
+  json_object_set_new(cache, "misses", json_integer((json_int_t)misses));
+}
+
 json_t *mn_usage_json(const mn_usage *u)
 {
   return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",

@@ -9,6 +9,7 @@
 #define MN_RUN_RUNLOG_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "minions.h"
 
@@ -42,6 +43,15 @@ size_t mn_runlog_spilled_bytes(const mn_runlog *log);
 
 /* Extra top-level field (stolen reference), e.g. "privacy". */
 void mn_runlog_set(mn_runlog *log, const char *key, json_t *value);
+
+/* The response cache's record, "cache": {"file", "hits", "misses",
+ * "calls": [{"round", "side", "label", "cached", "job_id"?}]}: one entry
+ * per model call, answered from the cache or sent. _call does nothing
+ * before _begin (or with a NULL log). */
+void mn_runlog_cache_begin(mn_runlog *log, const char *file);
+void mn_runlog_cache_call(mn_runlog *log, int round, const char *side, const char *label,
+                          int job_id, int cached);
+void mn_runlog_cache_totals(mn_runlog *log, uint64_t hits, uint64_t misses);
 
 void mn_runlog_finish(mn_runlog *log, const char *answer, int rounds,
                       const mn_usage *remote, const mn_usage *local,

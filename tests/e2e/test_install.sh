@@ -116,7 +116,7 @@ check "and runs: version, the paper's cost figure, chunks, errors" \
     grep -qx 'page 0: First page.' '$T/shared.out' && grep -qx 'page 1: Second page.' '$T/shared.out' &&
     grep -q '^bad protocol: 1 unknown protocol 42' '$T/shared.out'"
 check "an options struct from a newer header is refused with a clear message" \
-  grep -q '^newer opts: 1 mn_run_opts version 3 is not one this library' "$T/shared.out"
+  grep -q '^newer opts: 1 mn_run_opts version 4 is not one this library' "$T/shared.out"
 check "closed sets are enums with names and parsers" grep -qx 'names: remote-only code 1 1 -1' "$T/shared.out"
 check "a chat session copies the option strings it is given" \
   bash -c "grep -q '^chat: 1 .*127.0.0.1:9' '$T/shared.out' && ! grep -q xxxx '$T/shared.out'"
