@@ -60,8 +60,8 @@ static const char run_help[] =
 "  -o, --output FILE     write the answer (or the --json object) to FILE\n"
 "                        (default: standard output)\n"
 "  --json                one JSON object: answer, protocol, usage, cost_usd,\n"
-"                        timing, log_file (default: the answer, and a summary\n"
-"                        line on stderr)\n"
+"                        timing, log_file, cache (with --cache) (default: the\n"
+"                        answer, and a summary line on stderr)\n"
 "  --log FILE            write the run log to FILE (default: a new file in the\n"
 "                        log folder)\n"
 "  --log-dir DIR         folder for run logs (default $MINIONS_LOG_DIR, else\n"
@@ -88,6 +88,19 @@ static const char run_help[] =
 "  --timeout SECONDS     limit on one request (default 600)\n"
 "  --connect-timeout S   limit on connecting (default 10)\n"
 "  --retries N           retries on 429/5xx/network errors (default 4)\n"
+"\n"
+"Cache and spend:\n"
+"  --cache FILE          response cache: a request identical to one already\n"
+"                        answered (same endpoint, model and body) is answered\n"
+"                        from FILE, an SQLite file made if missing, without a\n"
+"                        call, and new replies are kept in it, so a rerun\n"
+"                        sends nothing; several runs may share FILE (default:\n"
+"                        no cache)\n"
+"  --max-cost USD        remote spend cap: a remote call that could take the\n"
+"                        run past USD (what it spent on calls sent, plus this\n"
+"                        call at prompt bytes / 4 and --remote-max-tokens) is\n"
+"                        not made and the run fails; needs the remote model's\n"
+"                        price (--prices) (default: no cap)\n"
 "\n"
 "MinionS:\n"
 "  --decompose code|plan code: the remote writes a Lua program that makes the\n"
@@ -269,6 +282,16 @@ static int parse(run_cli *c, int argc, char **argv)
     } else if(!strcmp(f, "--retries")) {
       VALUE(); if(cli_int(f, v, 0, 20, &n)) return CLI_USAGE;
       c->o.max_retries = (int)n;
+    } else if(!strcmp(f, "--cache")) {
+      VALUE();
+      if(!*v) {
+        cli_error("--cache expects a file name");
+        return CLI_USAGE;
+      }
+      c->o.cache_path = v;
+    } else if(!strcmp(f, "--max-cost")) {
+      VALUE(); if(cli_double(f, v, 1e-6, 1e9, &d)) return CLI_USAGE;
+      c->o.max_cost_usd = d;
     } else {
       cli_error("unknown option '%s' (see 'minions %s --help')", f, c->chat ? "chat" : "run");
       return CLI_USAGE;
@@ -321,7 +344,17 @@ static json_t *usage_json(const mn_usage *u)
                    "unreported_calls", (json_int_t)u->unreported_calls);
 }
 
-static void print_json(FILE *out, const mn_run *run, int rc)
+/* The --json member with a cache: {"file", "hits", "misses"} */
+static json_t *cache_json(const mn_run *run, const char *file)
+{
+  uint64_t hits, misses;
+  mn_run_cache_stats(run, &hits, &misses);
+  return json_pack("{s:s,s:I,s:I}", "file", file, "hits", (json_int_t)hits,
+                   "misses", (json_int_t)misses);
+}
+
+/* cache: the --cache file, or NULL */
+static void print_json(FILE *out, const mn_run *run, int rc, const char *cache)
 {
   mn_usage remote, local;
   mn_timing t;
@@ -341,6 +374,8 @@ static void print_json(FILE *out, const mn_run *run, int rc)
     "local_call_time", t.local_call_time, "remote_call_time", t.remote_call_time,
     "total_time", t.total_time, "overhead_time", t.overhead_time));
   json_object_set_new(o, "log_file", log ? json_string(log) : json_null());
+  if(cache)
+    json_object_set_new(o, "cache", cache_json(run, cache));
   if(rc != MN_OK)
     json_object_set_new(o, "error", json_string(mn_run_errmsg(run)));
   char *s = json_dumps(o, JSON_INDENT(2));
@@ -351,8 +386,8 @@ static void print_json(FILE *out, const mn_run *run, int rc)
 }
 
 /* The one-line summary after an answer, on stderr: tokens and cost per
- * side, time, and where the run log went. */
-static void print_summary(const mn_run *run)
+ * side, time, cache hits (with a cache), and where the run log went. */
+static void print_summary(const mn_run *run, int cache)
 {
   mn_usage remote, local;
   mn_timing t;
@@ -364,15 +399,21 @@ static void print_summary(const mn_run *run)
     snprintf(costbuf, sizeof costbuf, "$%.4f", cost);
   else
     snprintf(costbuf, sizeof costbuf, "cost unknown");
-  char ur[96], ul[96];
+  char ur[96], ul[96], cb[80] = "";
+  if(cache) {
+    uint64_t hits, misses;
+    mn_run_cache_stats(run, &hits, &misses);
+    snprintf(cb, sizeof cb, " | cache %llu hits, %llu misses", (unsigned long long)hits,
+             (unsigned long long)misses);
+  }
   fprintf(stderr, "[%s] remote %llu in + %llu out tokens (%s)%s | local %llu in + %llu out "
-          "tokens%s | %.2f s (remote %.2f s, local %.2f s) | log %s\n",
+          "tokens%s | %.2f s (remote %.2f s, local %.2f s)%s | log %s\n",
           mn_run_protocol(run),
           (unsigned long long)remote.prompt_tokens, (unsigned long long)remote.completion_tokens,
           costbuf, unreported(&remote, ur, sizeof ur),
           (unsigned long long)local.prompt_tokens, (unsigned long long)local.completion_tokens,
           unreported(&local, ul, sizeof ul),
-          t.total_time, t.remote_call_time, t.local_call_time,
+          t.total_time, t.remote_call_time, t.local_call_time, cb,
           mn_run_log_file(run) ? mn_run_log_file(run) : "(not written)");
 }
 
@@ -398,11 +439,13 @@ static int close_output(FILE *f, const run_cli *c)
   return 0;
 }
 
-/* MN_EINVAL, MN_EUNSUPPORTED (a flag, a spec) and MN_EAUTH (no key) from
- * setting up: nothing was sent. */
+/* Setting up failed, before anything was sent: MN_EINVAL, MN_EUNSUPPORTED
+ * (a flag, a spec), MN_EAUTH (no key), and MN_EIO, MN_EPARSE, MN_ENOTFOUND,
+ * MN_ELIMIT for a file the options name (price table, response cache). */
 static int setup_status(int code)
 {
-  return code == MN_EINVAL || code == MN_EUNSUPPORTED || code == MN_EAUTH ? CLI_USAGE : CLI_FAIL;
+  return code == MN_EINVAL || code == MN_EUNSUPPORTED || code == MN_EAUTH || code == MN_EIO ||
+         code == MN_EPARSE || code == MN_ENOTFOUND || code == MN_ELIMIT ? CLI_USAGE : CLI_FAIL;
 }
 
 static const char chat_help[] =
@@ -544,7 +587,7 @@ int cmd_chat(int argc, char **argv)
       continue;
     }
     if(c.json)
-      print_json(out, mn_chat_last_run(chat), MN_OK);
+      print_json(out, mn_chat_last_run(chat), MN_OK, c.o.cache_path);
     else
       fprintf(out, "%s%s\n%s", interactive ? "\n" : "", answer, interactive ? "\n" : "\n");
     fflush(out);
@@ -609,7 +652,7 @@ int cmd_run(int argc, char **argv)
     rc = interrupted(mn_run_log_file(run));
   } else {
     if(c.json)
-      print_json(out, run, code);
+      print_json(out, run, code, c.o.cache_path);
     if(code != MN_OK) {
       cli_error("%s", mn_run_errmsg(run));
       rc = CLI_FAIL;
@@ -617,7 +660,7 @@ int cmd_run(int argc, char **argv)
       if(!c.json)
         fprintf(out, "%s\n", mn_run_answer(run));
       if(!c.quiet && !c.json)
-        print_summary(run);
+        print_summary(run, c.o.cache_path != NULL);
       rc = CLI_OK;
     }
   }
