@@ -11,7 +11,7 @@ c_char_p, c_int, c_uint, c_long, c_double, c_size_t, c_void_p = (
     ctypes.c_size_t, ctypes.c_void_p)
 c_uint64 = ctypes.c_uint64
 
-RUN_OPTS_VERSION = 2
+RUN_OPTS_VERSION = 3
 PROTOCOLS = {"minion": 0, "minions": 1, "remote-only": 2, "local-only": 3}
 RETRIEVAL = {"none": 0, "bm25": 1, "embedding": 2}
 EVENT_TYPES = ["run_started", "round_started", "message", "usage", "jobs_progress", "retry",
@@ -59,6 +59,8 @@ class RunOpts(ctypes.Structure):
         ("embed_spec", c_char_p), ("embed_url", c_char_p),
         ("on_event", EVENT_CB), ("event_userdata", c_void_p),
         ("num_ctx", c_int),
+        # version 3
+        ("cache_path", c_char_p), ("max_cost_usd", c_double),
     ]
 
     def defaults(self):
@@ -140,6 +142,7 @@ _sig("mn_run_usage", None, c_void_p, ctypes.POINTER(Usage), ctypes.POINTER(Usage
 _sig("mn_run_cost_usd", c_double, c_void_p)
 _sig("mn_run_timing", None, c_void_p, ctypes.POINTER(Timing))
 _sig("mn_run_rounds", c_int, c_void_p)
+_sig("mn_run_cache_stats", None, c_void_p, ctypes.POINTER(c_uint64), ctypes.POINTER(c_uint64))
 _sig("mn_run_log_file", c_char_p, c_void_p)
 _sig("mn_run_errmsg", c_char_p, c_void_p)
 _sig("mn_run_free", None, c_void_p)

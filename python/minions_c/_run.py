@@ -58,7 +58,12 @@ def _messages(log, who):
 
 
 def run(protocol, local, remote, task, context, doc_metadata=None, max_rounds=None,
-        callback=None, on_event=None, log_path=None, log_dir=None, **opts):
+        callback=None, on_event=None, log_path=None, log_dir=None, cache_path=None,
+        max_cost_usd=None, **opts):
+    """cache_path: response cache file (SQLite, made if missing): a request
+    identical to one already answered is answered from it without a call.
+    max_cost_usd: remote spend cap; a call that could pass it is not made and
+    MinionsError is raised (code -9). Needs the remote model's price."""
     o = _lib.RunOpts().defaults()
     keep = []   # the bytes the options point to, alive until the run ends
 
@@ -72,6 +77,9 @@ def run(protocol, local, remote, task, context, doc_metadata=None, max_rounds=No
     o.doc_metadata = s(doc_metadata)
     o.log_path = s(log_path)
     o.log_dir = s(log_dir)
+    o.cache_path = s(cache_path)
+    if max_cost_usd is not None:
+        o.max_cost_usd = float(max_cost_usd)
     if max_rounds:
         o.max_rounds = int(max_rounds)
     if local is not None:
@@ -150,7 +158,7 @@ def run(protocol, local, remote, task, context, doc_metadata=None, max_rounds=No
         rc = result[0]
         if rc != 0:
             raise _lib.MinionsError(_lib.lib.mn_run_errmsg(run_h).decode(), rc)
-        return _result(run_h)
+        return _result(run_h, cache_path is not None)
     finally:
         if run_h:
             _lib.lib.mn_run_free(run_h)
@@ -158,7 +166,7 @@ def run(protocol, local, remote, task, context, doc_metadata=None, max_rounds=No
             _lib.lib.mn_docs_free(docs)
 
 
-def _result(run_h):
+def _result(run_h, cached=False):
     lib = _lib.lib
     r, l = _lib.Usage(), _lib.Usage()
     lib.mn_run_usage(run_h, ctypes.byref(r), ctypes.byref(l))
@@ -175,7 +183,10 @@ def _result(run_h):
                                 zip(turn.get("job_manifests", []), turn.get("job_outputs", []))]}}
             for turn in log.get("conversation", []) if "job_manifests" in turn]
     answer = lib.mn_run_answer(run_h)
-    return {
+    hits, misses = _lib.c_uint64(), _lib.c_uint64()
+    lib.mn_run_cache_stats(run_h, ctypes.byref(hits), ctypes.byref(misses))
+    extra = {"cache": {"hits": hits.value, "misses": misses.value}} if cached else {}
+    return dict(extra, **{
         "final_answer": answer.decode() if answer else None,
         "supervisor_messages": _messages(log, "remote"),
         "worker_messages": _messages(log, "local"),
@@ -187,4 +198,4 @@ def _result(run_h):
         "rounds": lib.mn_run_rounds(run_h),
         "log_file": log_file,
         "meta": meta,
-    }
+    })

@@ -10,8 +10,10 @@ class Minion(_run.Protocol):
         super().__init__(local_client, remote_client, max_rounds, callback, **kwargs)
 
     def __call__(self, task, context, max_rounds=None, doc_metadata=None, logging_id=None,
-                 is_privacy=False, images=None, log_path=None, **kwargs):
+                 is_privacy=False, images=None, log_path=None, cache_path=None,
+                 max_cost_usd=None, **kwargs):
         return _run.run("minion", self.local_client, self.remote_client, task, context,
                         doc_metadata=doc_metadata, max_rounds=max_rounds or self.max_rounds,
                         callback=self.callback, on_event=self.on_event, log_path=log_path,
-                        log_dir=self.log_dir, privacy=1 if is_privacy else 0)
+                        log_dir=self.log_dir, privacy=1 if is_privacy else 0,
+                        cache_path=cache_path, max_cost_usd=max_cost_usd)

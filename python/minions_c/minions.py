@@ -11,10 +11,11 @@ class Minions(_run.Protocol):
 
     def __call__(self, task, doc_metadata, context, max_rounds=None, num_tasks_per_round=3,
                  num_samples_per_task=1, mcp_tools_info=None, use_bm25=False, log_path=None,
-                 **kwargs):
+                 cache_path=None, max_cost_usd=None, **kwargs):
         return _run.run("minions", self.local_client, self.remote_client, task, context,
                         doc_metadata=doc_metadata, max_rounds=max_rounds or self.max_rounds,
                         callback=self.callback, on_event=self.on_event, log_path=log_path,
-                        log_dir=self.log_dir, tasks_per_round=int(num_tasks_per_round),
+                        log_dir=self.log_dir, cache_path=cache_path, max_cost_usd=max_cost_usd,
+                        tasks_per_round=int(num_tasks_per_round),
                         samples=int(num_samples_per_task),
                         retrieval=_lib.RETRIEVAL["bm25"] if use_bm25 else None)

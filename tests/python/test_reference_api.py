@@ -154,6 +154,66 @@ check("Minions: usage and cost equal the C CLI's",
       and output["local_usage"].prompt_tokens == c["usage"]["local"]["prompt_tokens"]
       and abs(output["cost_usd"] - c["cost_usd"]) < 1e-12)
 
+# --- the response cache and the spend cap -------------------------------------------------
+import urllib.request  # noqa: E402
+
+
+def served(url):
+    with urllib.request.urlopen(url + "/_fake/stats", timeout=10) as r:
+        return json.load(r)["requests"]
+
+
+cache = os.path.join(TMP, "cache.sqlite")
+first = minion(task=task, doc_metadata="Medical Report", context=[context], max_rounds=2,
+               cache_path=cache)
+before = (served(REMOTE_URL), served(LOCAL_URL))
+again = minion(task=task, doc_metadata="Medical Report", context=[context], max_rounds=2,
+               cache_path=cache)
+check("cache_path: the same Minions call again sends no request to either server",
+      (served(REMOTE_URL), served(LOCAL_URL)) == before)
+check("cache_path: ... with the same answer, usage and cost, every call a hit",
+      again["final_answer"] == first["final_answer"]
+      and again["remote_usage"].to_dict() == first["remote_usage"].to_dict()
+      and again["local_usage"].to_dict() == first["local_usage"].to_dict()
+      and again["cost_usd"] == first["cost_usd"]
+      and first["cache"]["hits"] == 0 and again["cache"]["misses"] == 0
+      and again["cache"]["hits"] == first["cache"]["misses"] > 0)
+try:
+    minion(task=task + " Again.", doc_metadata="Medical Report", context=[context],
+           max_rounds=2, max_cost_usd=0.000001)
+    check("max_cost_usd below a call's estimate raises MinionsError", False)
+except minions_c.MinionsError as e:
+    check("max_cost_usd below a call's estimate raises MinionsError (ELIMIT, one line naming the cap)",
+          e.code == -9 and "spend cap of $1e-06" in str(e) and "\n" not in str(e))
+ok = minion(task=task, doc_metadata="Medical Report", context=[context], max_rounds=2,
+            max_cost_usd=5.0)
+check("a generous max_cost_usd runs as without one", ok["final_answer"] == first["final_answer"])
+try:
+    minion(task=task, doc_metadata="Medical Report", context=[context], max_cost_usd=-1)
+    check("a negative max_cost_usd is refused", False)
+except minions_c.MinionsError as e:
+    check("a negative max_cost_usd is refused (EINVAL)", e.code == -1)
+
+# Callers built against older headers: a version 2 struct ends after num_ctx, a
+# version 1 struct before it; what lies beyond is not theirs (0xff here) and is
+# not read
+import ctypes  # noqa: E402
+from minions_c import _lib  # noqa: E402
+for version, fields in ((2, _lib.RunOpts._fields_[:-2]), (1, _lib.RunOpts._fields_[:-3])):
+    old = type("RunOptsV%d" % version, (ctypes.Structure,), {"_fields_": fields})
+    full = _lib.RunOpts().defaults()
+    full.protocol = _lib.PROTOCOLS["remote-only"]
+    full.task, full.remote_spec = b"x", b"openai:gpt-4o"
+    buf = ctypes.create_string_buffer(b"\xff" * ctypes.sizeof(_lib.RunOpts))
+    ctypes.memmove(buf, ctypes.byref(full), ctypes.sizeof(old))
+    ctypes.cast(buf, ctypes.POINTER(_lib.RunOpts)).contents.version = version
+    h = ctypes.c_void_p()
+    rc = _lib.lib.mn_run_new(ctypes.byref(h), ctypes.cast(buf, ctypes.POINTER(_lib.RunOpts)))
+    msg = _lib.lib.mn_run_errmsg(h).decode()
+    _lib.lib.mn_run_free(h)
+    check("a version %d options struct (%d bytes) is read as far as it goes: %s"
+          % (version, ctypes.sizeof(old), msg or "ok"), rc == 0)
+
 # --- errors and Ctrl-C -------------------------------------------------------------------
 try:
     Minion(OllamaClient(model_name="llama3.2"), OpenAIClient(model_name="gpt-4o",
