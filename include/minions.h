@@ -261,7 +261,7 @@ typedef enum mn_retrieval {
 MN_EXTERN const char *mn_retrieval_name(mn_retrieval r);
 MN_EXTERN int mn_retrieval_parse(const char *name);
 
-#define MN_RUN_OPTS_VERSION 2
+#define MN_RUN_OPTS_VERSION 3
 
 typedef struct mn_run_opts {
   unsigned int version;      /* MN_RUN_OPTS_VERSION */
@@ -312,6 +312,17 @@ typedef struct mn_run_opts {
   /* version 2 */
   int num_ctx;               /* Ollama context window of the local model; 0:
                                 sized from the prompts */
+
+  /* version 3 */
+  const char *cache_path;    /* response cache (an SQLite file, made if
+                                missing): a request identical to one already
+                                answered (same endpoint, model and canonical
+                                body) is answered from it without a call;
+                                NULL: no cache */
+  double max_cost_usd;       /* remote spend cap in US dollars: a remote call
+                                that could take the run's priced remote spend
+                                past it is not made, and the run fails with
+                                MN_ELIMIT saying so; 0: no cap */
 } mn_run_opts;
 
 /* C99 designated initialisers: fields not named are 0/NULL. */
@@ -352,6 +363,9 @@ MN_EXTERN void mn_run_usage(const mn_run *run, mn_usage *remote_out, mn_usage *l
 MN_EXTERN double mn_run_cost_usd(const mn_run *run);
 MN_EXTERN void mn_run_timing(const mn_run *run, mn_timing *out);
 MN_EXTERN int mn_run_rounds(const mn_run *run);
+/* Requests answered from the response cache (cache_path) and requests that
+ * went to a server with the cache on; both 0 without a cache. */
+MN_EXTERN void mn_run_cache_stats(const mn_run *run, uint64_t *hits, uint64_t *misses);
 /* Path of the run log written (or NULL if it could not be written). */
 MN_EXTERN const char *mn_run_log_file(const mn_run *run);
 MN_EXTERN const char *mn_run_errmsg(const mn_run *run);
@@ -388,6 +402,79 @@ MN_EXTERN void mn_chat_usage(const mn_chat *chat, mn_usage *remote_out, mn_usage
 MN_EXTERN double mn_chat_cost_usd(const mn_chat *chat);
 MN_EXTERN const char *mn_chat_errmsg(const mn_chat *chat);
 MN_EXTERN void mn_chat_free(mn_chat *chat);
+
+/* ---- Evaluation ------------------------------------------------------------ */
+
+/* Accuracy and cost of protocols on a question-answer dataset, the way the
+ * paper's Table 1 measures them: every question of the dataset is run with
+ * each protocol, its answer scored against the gold answer (by figure with
+ * a tolerance when the gold is one, else by an LLM judge, else by
+ * normalised text), and each result appended to OUT/results.jsonl as it
+ * comes. A later mn_eval_execute() with the same out_dir continues where
+ * the last one stopped, even after kill -9: a question and protocol with a
+ * result is never run again (one that ended in an error is). Then the
+ * summary per protocol and models goes to OUT/summary.md, .csv and .json,
+ * and accuracy against remote cost to OUT/accuracy_cost.svg. */
+
+typedef struct mn_eval_progress {
+  size_t total;        /* runs to make: questions x protocols */
+  size_t done;         /* finished, now or in an earlier invocation */
+  size_t resumed;      /* of those, results read back from results.jsonl */
+  size_t correct;      /* of those, scored correct */
+  size_t failed;       /* of those, ended in an error */
+  double spend_usd;    /* remote money this invocation spent (runs and
+                          judge; cache hits cost nothing) */
+  int budget_stop;     /* 1 once max_cost_usd stopped new questions */
+  const char *last;    /* "ID PROTOCOL" of the run just finished, or NULL */
+} mn_eval_progress;
+
+#define MN_EVAL_OPTS_VERSION 1
+
+typedef struct mn_eval_opts {
+  unsigned int version;       /* MN_EVAL_OPTS_VERSION */
+  const char *dataset;        /* JSONL: FinanceBench's form or the generic one
+                                 (question, answer, id, context) */
+  const char *docs_dir;       /* FinanceBench's PDFs; NULL: pdfs/ beside the
+                                 dataset */
+  const mn_protocol *protocols;
+  size_t n_protocols;
+  const mn_run_opts *run;     /* models and settings of every run; protocol,
+                                 task, log_path, cache_path, max_cost_usd
+                                 and on_event are the evaluation's */
+  const char *judge_spec;     /* PROVIDER:MODEL of the LLM judge; NULL: the
+                                 remote model; "none": no judge */
+  const char *judge_url;      /* its base URL; NULL: the provider's (or the
+                                 remote URL when the judge is the remote) */
+  const char *out_dir;        /* required; made if missing */
+  const char *cache_path;     /* NULL: OUT/cache.sqlite; "": no cache */
+  double max_cost_usd;        /* stop starting questions once the spend
+                                 could pass it; 0: no cap */
+  double tolerance;           /* relative, figures; 0: 0.01 */
+  int parallel;               /* questions at once; 0: 4 */
+  size_t limit;               /* the first N questions; 0: all */
+  void (*on_progress)(const mn_eval_progress *p, void *userdata);
+                              /* after each run, one call at a time */
+  void *progress_userdata;
+} mn_eval_opts;
+
+#define MN_EVAL_OPTS_INIT { .version = MN_EVAL_OPTS_VERSION }
+
+typedef struct mn_eval mn_eval;
+
+/* Check the options, load the dataset and read back earlier results.
+ * Errors as mn_run_new(), and MN_ENOTFOUND/MN_EPARSE for the dataset; *out
+ * is still set when possible for mn_eval_errmsg(). */
+MN_EXTERN int mn_eval_new(mn_eval **out, const mn_eval_opts *opts);
+/* Run what is left, then write the summary files. MN_OK when every run
+ * ended (some may have failed: see the progress counts), MN_ECANCELLED,
+ * or an error writing results. */
+MN_EXTERN int mn_eval_execute(mn_eval *ev);
+/* Stop starting runs and cancel those under way (their questions stay to
+ * do); safe from another thread or a signal handler. */
+MN_EXTERN void mn_eval_cancel(mn_eval *ev);
+MN_EXTERN void mn_eval_get_progress(const mn_eval *ev, mn_eval_progress *out);
+MN_EXTERN const char *mn_eval_errmsg(const mn_eval *ev);
+MN_EXTERN void mn_eval_free(mn_eval *ev);
 
 /* ---- Prices -------------------------------------------------------------- */
 

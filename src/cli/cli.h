@@ -42,6 +42,7 @@ mn_docs *cli_load_docs(const char *const *paths, size_t n, const char *const *te
 
 int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 /* minions chunks (retrieve = 0) and minions retrieve (retrieve = 1) */
 int cmd_chunks(int argc, char **argv, int retrieve);
 

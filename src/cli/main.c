@@ -15,6 +15,7 @@ static void usage(FILE *out)
 "Commands:\n"
 "  run       answer one task about documents with a protocol\n"
 "  chat      answer follow-up questions (stdin, one per line) with Minion\n"
+"  eval      accuracy and cost of protocols on a question-answer dataset\n"
 "  chunks    show how documents are cut into chunks\n"
 "  retrieve  show the chunks that best match a query (BM25)\n"
 "\n"
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
     rc = cmd_run(argc - 2, argv + 2);
   } else if(!strcmp(cmd, "chat")) {
     rc = cmd_chat(argc - 2, argv + 2);
+  } else if(!strcmp(cmd, "eval")) {
+    rc = cmd_eval(argc - 2, argv + 2);
   } else if(!strcmp(cmd, "chunks") || !strcmp(cmd, "retrieve")) {
     rc = cmd_chunks(argc - 2, argv + 2, !strcmp(cmd, "retrieve"));
   } else {

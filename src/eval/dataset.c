@@ -257,3 +257,9 @@ void mn_eval_dataset_free(mn_eval_dataset *d)
   free(d->items);
   memset(d, 0, sizeof *d);
 }
+
+void mn_eval_dataset_keep(mn_eval_dataset *d, size_t n)
+{
+  while(d->n > n)
+    item_free(&d->items[--d->n]);
+}

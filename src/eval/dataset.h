@@ -38,5 +38,7 @@ typedef struct mn_eval_dataset {
 int mn_eval_dataset_load(const char *path, const char *docs_dir, mn_eval_dataset *out,
                          char **errmsg);
 void mn_eval_dataset_free(mn_eval_dataset *d);
+/* Keep the first n questions (all when there are fewer). */
+void mn_eval_dataset_keep(mn_eval_dataset *d, size_t n);
 
 #endif

@@ -253,3 +253,23 @@ const char MN_SCHEMA_PRIVACY_NAMES[] =
   "{\"type\":\"object\",\"properties\":{\"names\":{\"type\":\"array\","
   "\"items\":{\"type\":\"string\"}}},\"required\":[\"names\"],"
   "\"additionalProperties\":false}";
+
+/* The evaluation's LLM judge (src/eval/judge.c): as the paper grades
+ * FinanceBench, a model compares the answer with the gold answer. Filled
+ * with the question, the gold answer and the answer. */
+const char MN_PROMPT_EVAL_JUDGE[] =
+  "You are grading an answer to a question about financial documents.\n\n"
+  "Question: %s\n\n"
+  "Gold answer (correct): %s\n\n"
+  "Answer to grade: %s\n\n"
+  "The answer is correct when it states the same facts or figures as the gold "
+  "answer (figures may be rounded or written in other units, e.g. $1.2 billion "
+  "= $1,200 million) and does not contradict it; extra explanation is fine. "
+  "An answer that says it cannot find the information is incorrect.\n"
+  "Reply with a JSON object only: {\"correct\": true or false, \"reason\": "
+  "\"one sentence\"}";
+
+const char MN_SCHEMA_EVAL_JUDGE[] =
+  "{\"type\":\"object\",\"properties\":{\"correct\":{\"type\":\"boolean\"},"
+  "\"reason\":{\"type\":\"string\"}},\"required\":[\"correct\",\"reason\"],"
+  "\"additionalProperties\":false}";

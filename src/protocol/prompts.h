@@ -54,4 +54,8 @@ extern const char MN_SCHEMA_MINIONS_SYNTHESIS[];
 extern const char MN_PROMPT_PRIVACY_NAMES[];
 extern const char MN_SCHEMA_PRIVACY_NAMES[];
 
+/* The evaluation's judge: question, gold answer, answer (%s each). */
+extern const char MN_PROMPT_EVAL_JUDGE[];
+extern const char MN_SCHEMA_EVAL_JUDGE[];
+
 #endif
