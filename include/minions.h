@@ -361,6 +361,9 @@ MN_EXTERN void mn_run_usage(const mn_run *run, mn_usage *remote_out, mn_usage *l
 /* Remote cost in US dollars; < 0 when the price of the remote model is not
  * in the price table. Local models cost nothing. */
 MN_EXTERN double mn_run_cost_usd(const mn_run *run);
+/* The part of it paid now: remote calls that went to the server (answers
+ * from the response cache cost nothing again); < 0 when unknown. */
+MN_EXTERN double mn_run_paid_usd(const mn_run *run);
 MN_EXTERN void mn_run_timing(const mn_run *run, mn_timing *out);
 MN_EXTERN int mn_run_rounds(const mn_run *run);
 /* Requests answered from the response cache (cache_path) and requests that

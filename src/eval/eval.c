@@ -371,11 +371,9 @@ static void run_one(worker *w, const mn_eval_item *q, const mn_docs *docs, const
   json_object_set_new(row, "cost_usd", cost >= 0 ? json_real(cost) : json_null());
   json_object_set_new(row, "cache_hits", json_integer((json_int_t)hits));
   json_object_set_new(row, "cache_misses", json_integer((json_int_t)misses));
-  /* money actually spent: what the cache answered cost nothing now */
-  if(cost > 0 && hits + misses > 0)
-    spent = cost * (double)misses / (double)(hits + misses);
-  else if(cost > 0)
-    spent = cost;
+  /* money spent now: what the cache answered cost nothing again */
+  if(run && mn_run_paid_usd(run) > 0)
+    spent = mn_run_paid_usd(run);
   double judge_cost = 0;
   if(answer)
     judge_cost = score_into(w, q, answer, row);

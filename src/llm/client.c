@@ -104,10 +104,10 @@ const char *mn_client_errmsg(const mn_client *c)
   return c && c->errmsg ? c->errmsg : "";
 }
 
-void mn_client_set_gate(mn_client *c, mn_client_gate_fn gate, void *userdata)
+void mn_client_set_send_check(mn_client *c, mn_client_send_check_fn check, void *userdata)
 {
-  c->gate = gate;
-  c->gate_ud = userdata;
+  c->send_check = check;
+  c->send_check_ud = userdata;
 }
 
 void mn_llm_result_free(mn_llm_result *r)
@@ -631,9 +631,9 @@ int mn_client_chat_async(mn_client *c, const mn_llm_req *req,
       return MN_OK;
     }
   }
-  if(c->gate) {
+  if(c->send_check) {
     char *why = NULL;
-    if(c->gate(c->gate_ud, req, k->wreq.body_len, &why)) {
+    if(c->send_check(c->send_check_ud, req, k->wreq.body_len, &why)) {
       mn_client_set_errmsg(c, why ? why : mn_xasprintf("%s: the request was not allowed",
                                                        c->prov->name));
       call_free(k);

@@ -193,9 +193,9 @@ const char *mn_client_errmsg(const mn_client *c);
  * with *why (one line, caller-allocated, freed by the client).
  * mn_client_chat_async() then returns MN_ELIMIT with mn_client_errmsg() =
  * *why, and nothing is sent. A spend cap lives here. */
-typedef int (*mn_client_gate_fn)(void *userdata, const mn_llm_req *req,
+typedef int (*mn_client_send_check_fn)(void *userdata, const mn_llm_req *req,
                                  size_t body_bytes, char **why);
-void mn_client_set_gate(mn_client *c, mn_client_gate_fn gate, void *userdata);
+void mn_client_set_send_check(mn_client *c, mn_client_send_check_fn check, void *userdata);
 
 /* Run one chat to completion on the client's transport (which must have no
  * other work queued). Fills *out; returns out->code. */

@@ -34,8 +34,8 @@ struct mn_client {
   endpoint *eps;
   size_t n_eps;
   mn_client_opts opts;
-  mn_client_gate_fn gate;
-  void *gate_ud;
+  mn_client_send_check_fn send_check;  /* the spend cap, or NULL */
+  void *send_check_ud;
   char *errmsg;
 };
 

@@ -261,7 +261,7 @@ static int load_prices(mn_run *run)
  * send: what this run paid for calls that went out, plus an upper estimate
  * of this one (all prompt tokens at the input price, bytes / 4, and the
  * whole reply cap at the output price), must stay within the cap. */
-static int spend_gate(void *ud, const mn_llm_req *req, size_t body_bytes, char **why)
+static int spend_check(void *ud, const mn_llm_req *req, size_t body_bytes, char **why)
 {
   mn_run *run = ud;
   double cap = run->opts.max_cost_usd;
@@ -288,7 +288,7 @@ static int setup_cache_and_cap(mn_run *run)
                            "model %s, which the price table does not have: add it to a table "
                            "given as prices_path (--prices FILE)", o->max_cost_usd,
                            o->remote_spec);
-    mn_client_set_gate(run->remote, spend_gate, run);
+    mn_client_set_send_check(run->remote, spend_check, run);
   }
   if(o->cache_path) {
     char *err = NULL;
@@ -303,12 +303,17 @@ static int setup_cache_and_cap(mn_run *run)
   return MN_OK;
 }
 
+/* share_server: -1 shares a local server's in-flight limit with the other
+ * runs of the process (net/gate.h), 0 keeps the limit to this run (the
+ * remote: even a self-hosted one is sized by its own owner). */
 static int make_client(mn_run *run, mn_client **out, const char *spec,
-                       const char *const *urls, size_t n_urls, int max_inflight)
+                       const char *const *urls, size_t n_urls, int max_inflight,
+                       int share_server)
 {
   mn_client_opts co = MN_CLIENT_OPTS_INIT;
   co.stream = run->opts.stream;
   co.max_inflight = max_inflight;
+  co.share_server = share_server;
   char *err = NULL;
   int rc = mn_client_new(out, run->llm, spec, urls, n_urls, &co, &err);
   if(rc != MN_OK) {
@@ -351,19 +356,19 @@ int mn_run_new(mn_run **out, const mn_run_opts *opts)
   if(p->needs_local &&
      (rc = make_client(run, &run->local, run->opts.local_spec,
                        run->opts.local_urls, run->opts.n_local_urls,
-                       run->opts.local_parallel)) != MN_OK)
+                       run->opts.local_parallel, -1)) != MN_OK)
     return rc;
   if(p->needs_remote &&
      (rc = make_client(run, &run->remote, run->opts.remote_spec,
                        run->opts.remote_url ? &run->opts.remote_url : NULL,
-                       run->opts.remote_url ? 1 : 0, 4)) != MN_OK)
+                       run->opts.remote_url ? 1 : 0, 4, 0)) != MN_OK)
     return rc;
   if(run->opts.protocol == MN_PROTOCOL_MINIONS && run->opts.retrieval == MN_RETRIEVAL_EMBEDDING) {
     /* on the embedding URL, else the first local one */
     const char *url = run->opts.embed_url ? run->opts.embed_url
                     : run->opts.n_local_urls ? run->opts.local_urls[0] : NULL;
     if((rc = make_client(run, &run->embed, run->opts.embed_spec, url ? &url : NULL,
-                         url ? 1 : 0, run->opts.local_parallel)) != MN_OK)
+                         url ? 1 : 0, run->opts.local_parallel, -1)) != MN_OK)
       return rc;
     mn_wire w = mn_provider_find(mn_client_provider(run->embed))->wire;
     if(w != MN_WIRE_OLLAMA && w != MN_WIRE_OPENAI)
@@ -612,6 +617,7 @@ const char *mn_run_protocol(const mn_run *run) { return mn_protocol_name(run->op
 int mn_run_rounds(const mn_run *run) { return run->rounds; }
 const char *mn_run_log_file(const mn_run *run) { return run->log_file; }
 double mn_run_cost_usd(const mn_run *run) { return mn_proto_cost_now(run); }
+double mn_run_paid_usd(const mn_run *run) { return run->price_in < 0 ? -1 : run->paid_usd; }
 
 const char *mn_run_errmsg(const mn_run *run)
 {

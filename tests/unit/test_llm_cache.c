@@ -631,7 +631,7 @@ static void batches_and_the_gate(void **state)
 
     /* the gate is asked only for what would be sent */
     int asked = 0;
-    mn_client_set_gate(c, refuse_long, &asked);
+    mn_client_set_send_check(c, refuse_long, &asked);
     mn_llm_msg m[1] = { { "user", "job 3 of the plain batch" } };
     mn_llm_req r = { .msgs = m, .n_msgs = 1, .temperature = 0, .max_tokens = 32 };
     mn_llm_result res;
