@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,4 +197,79 @@ mn_docs *cli_load_docs(const char *const *paths, size_t n, const char *const *te
     }
   }
   return docs;
+}
+
+void cli_on_interrupt(void (*handler)(int))
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+int cli_run_option(cli_args *a, const char *f, mn_run_opts *o, const char ***urls, size_t *n_urls)
+{
+  const char *v;
+  long n;
+  double d;
+  int e;
+#define VALUE() do { if(!(v = cli_value(a, f))) return -1; } while(0)
+  if(!strcmp(f, "--local")) {
+    VALUE(); o->local_spec = v;
+  } else if(!strcmp(f, "--remote")) {
+    VALUE(); o->remote_spec = v;
+  } else if(!strcmp(f, "--local-url")) {
+    VALUE();
+    *urls = realloc(*urls, (*n_urls + 1) * sizeof **urls);
+    (*urls)[(*n_urls)++] = v;
+    o->local_urls = *urls;
+    o->n_local_urls = *n_urls;
+  } else if(!strcmp(f, "--remote-url")) {
+    VALUE(); o->remote_url = v;
+  } else if(!strcmp(f, "--prices")) {
+    VALUE(); o->prices_path = v;
+  } else if(!strcmp(f, "--num-ctx")) {
+    VALUE(); if(cli_int(f, v, 256, 10000000, &n)) return -1;
+    o->num_ctx = (int)n;
+  } else if(!strcmp(f, "--stream")) {
+    o->stream = 1;
+  } else if(!strcmp(f, "--no-stream")) {
+    o->stream = 0;
+  } else if(!strcmp(f, "--max-rounds")) {
+    VALUE(); if(cli_int(f, v, 1, 100, &n)) return -1;
+    o->max_rounds = (int)n;
+  } else if(!strcmp(f, "--timeout")) {
+    VALUE(); if(cli_double(f, v, 0.001, 86400, &d)) return -1;
+    o->request_timeout_ms = (long)(d * 1000);
+    if(o->idle_timeout_ms > o->request_timeout_ms)
+      o->idle_timeout_ms = o->request_timeout_ms;
+  } else if(!strcmp(f, "--retries")) {
+    VALUE(); if(cli_int(f, v, 0, 20, &n)) return -1;
+    o->max_retries = (int)n;
+  } else if(!strcmp(f, "--decompose")) {
+    VALUE(); if(cli_choice(f, v, mn_decompose_parse, "code or plan", &e)) return -1;
+    o->decompose = (mn_decompose)e;
+  } else if(!strcmp(f, "--max-jobs")) {
+    VALUE(); if(cli_int(f, v, 1, 1000000, &n)) return -1;
+    o->max_jobs = (int)n;
+  } else if(!strcmp(f, "--local-parallel")) {
+    VALUE(); if(cli_int(f, v, 1, 4096, &n)) return -1;
+    o->local_parallel = (int)n;
+  } else if(!strcmp(f, "--chunk-chars")) {
+    VALUE(); if(cli_int(f, v, 200, 1000000, &n)) return -1;
+    o->chunk_chars = (int)n;
+  } else if(!strcmp(f, "--retrieval")) {
+    VALUE(); if(cli_choice(f, v, mn_retrieval_parse, "none, bm25 or embedding", &e)) return -1;
+    o->retrieval = (mn_retrieval)e;
+  } else if(!strcmp(f, "--retrieval-k")) {
+    VALUE(); if(cli_int(f, v, 1, 100000, &n)) return -1;
+    o->retrieval_k = (int)n;
+  } else {
+    return 0;
+  }
+#undef VALUE
+  return 1;
 }

@@ -35,10 +35,21 @@ int cli_choice(const char *flag, const char *value, int (*parse)(const char *),
 /* All values after a multi-value flag, up to the next "--" argument. */
 int cli_values(cli_args *a, const char *flag, const char ***list, size_t *n);
 
+/* The options run and eval share (models, URLs, prices, timeouts and the
+ * protocols' tuning) into o; --local-url values are collected in *urls
+ * (realloc'd, caller frees). 1: read, 0: not one of them, -1: bad value
+ * (error printed). */
+int cli_run_option(cli_args *a, const char *flag, mn_run_opts *o, const char ***urls,
+                   size_t *n_urls);
+
 /* A fresh document set from paths ("-": standard input) and inline texts
  * (named "text 1", ...); NULL (error printed) on failure. */
 mn_docs *cli_load_docs(const char *const *paths, size_t n, const char *const *texts,
                        size_t n_texts);
+
+/* Call handler on SIGINT and SIGTERM, once: a second Ctrl-C ends the
+ * program at once (the handler should only cancel, which is signal-safe). */
+void cli_on_interrupt(void (*handler)(int));
 
 int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);

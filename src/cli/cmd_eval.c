@@ -139,7 +139,7 @@ int cmd_eval(int argc, char **argv)
   eo.out_dir = "minions-eval";
   cli_args a = { argc, argv, 0, NULL };
   const char *f, *v;
-  int pos, e;
+  int pos;
   long n;
   double d;
   int rc = CLI_USAGE;
@@ -149,6 +149,11 @@ int cmd_eval(int argc, char **argv)
       goto out;
     }
 #define VALUE() do { if(!(v = cli_value(&a, f))) goto out; } while(0)
+    int shared = cli_run_option(&a, f, &ro, &urls, &n_urls);
+    if(shared < 0)
+      goto out;
+    if(shared > 0)
+      continue;
     if(!strcmp(f, "--help")) {
       fputs(eval_help, stdout);
       rc = CLI_OK;
@@ -162,16 +167,6 @@ int cmd_eval(int argc, char **argv)
       eo.limit = (size_t)n;
     } else if(!strcmp(f, "--protocols")) {
       VALUE(); protocols_arg = v;
-    } else if(!strcmp(f, "--local")) {
-      VALUE(); ro.local_spec = v;
-    } else if(!strcmp(f, "--remote")) {
-      VALUE(); ro.remote_spec = v;
-    } else if(!strcmp(f, "--local-url")) {
-      VALUE();
-      urls = realloc(urls, (n_urls + 1) * sizeof *urls);
-      urls[n_urls++] = v;
-    } else if(!strcmp(f, "--remote-url")) {
-      VALUE(); ro.remote_url = v;
     } else if(!strcmp(f, "--judge")) {
       VALUE(); eo.judge_spec = v;
     } else if(!strcmp(f, "--judge-url")) {
@@ -191,44 +186,8 @@ int cmd_eval(int argc, char **argv)
     } else if(!strcmp(f, "--parallel")) {
       VALUE(); if(cli_int(f, v, 1, 64, &n)) goto out;
       eo.parallel = (int)n;
-    } else if(!strcmp(f, "--prices")) {
-      VALUE(); ro.prices_path = v;
     } else if(!strcmp(f, "--quiet")) {
       quiet = 1;
-    } else if(!strcmp(f, "--max-rounds")) {
-      VALUE(); if(cli_int(f, v, 1, 100, &n)) goto out;
-      ro.max_rounds = (int)n;
-    } else if(!strcmp(f, "--local-parallel")) {
-      VALUE(); if(cli_int(f, v, 1, 4096, &n)) goto out;
-      ro.local_parallel = (int)n;
-    } else if(!strcmp(f, "--max-jobs")) {
-      VALUE(); if(cli_int(f, v, 1, 1000000, &n)) goto out;
-      ro.max_jobs = (int)n;
-    } else if(!strcmp(f, "--decompose")) {
-      VALUE(); if(cli_choice(f, v, mn_decompose_parse, "code or plan", &e)) goto out;
-      ro.decompose = (mn_decompose)e;
-    } else if(!strcmp(f, "--retrieval")) {
-      VALUE(); if(cli_choice(f, v, mn_retrieval_parse, "none, bm25 or embedding", &e)) goto out;
-      ro.retrieval = (mn_retrieval)e;
-    } else if(!strcmp(f, "--retrieval-k")) {
-      VALUE(); if(cli_int(f, v, 1, 100000, &n)) goto out;
-      ro.retrieval_k = (int)n;
-    } else if(!strcmp(f, "--chunk-chars")) {
-      VALUE(); if(cli_int(f, v, 200, 1000000, &n)) goto out;
-      ro.chunk_chars = (int)n;
-    } else if(!strcmp(f, "--num-ctx")) {
-      VALUE(); if(cli_int(f, v, 256, 10000000, &n)) goto out;
-      ro.num_ctx = (int)n;
-    } else if(!strcmp(f, "--stream")) {
-      ro.stream = 1;
-    } else if(!strcmp(f, "--timeout")) {
-      VALUE(); if(cli_double(f, v, 0.001, 86400, &d)) goto out;
-      ro.request_timeout_ms = (long)(d * 1000);
-      if(ro.idle_timeout_ms > ro.request_timeout_ms)
-        ro.idle_timeout_ms = ro.request_timeout_ms;
-    } else if(!strcmp(f, "--retries")) {
-      VALUE(); if(cli_int(f, v, 0, 20, &n)) goto out;
-      ro.max_retries = (int)n;
     } else {
       cli_error("unknown option '%s' (see 'minions eval --help')", f);
       goto out;
@@ -243,8 +202,6 @@ int cmd_eval(int argc, char **argv)
     goto out;
   if(no_cache)
     eo.cache_path = "";
-  ro.local_urls = urls;
-  ro.n_local_urls = n_urls;
   eo.run = &ro;
   eo.protocols = protocols;
   eo.n_protocols = n_protocols;
@@ -267,13 +224,7 @@ int cmd_eval(int argc, char **argv)
     fprintf(stderr, "minions: resuming: %zu of %zu runs already in %s/results.jsonl\n",
             p.resumed, p.total, eo.out_dir);
   g_eval = ev;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESETHAND;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  cli_on_interrupt(on_signal);   /* Ctrl-C stops; the results so far stay */
   erc = mn_eval_execute(ev);
   g_eval = NULL;
   if(b.draw)

@@ -161,6 +161,11 @@ static int parse(run_cli *c, int argc, char **argv)
       return CLI_USAGE;
     }
 #define VALUE() do { if(!(v = cli_value(&a, f))) return CLI_USAGE; } while(0)
+    int shared = cli_run_option(&a, f, &c->o, &c->local_urls, &c->n_local_urls);
+    if(shared < 0)
+      return CLI_USAGE;
+    if(shared > 0)
+      continue;
     if(!strcmp(f, "--help")) {
       return -1;
     } else if(!strcmp(f, "--version")) {
@@ -171,16 +176,6 @@ static int parse(run_cli *c, int argc, char **argv)
       if(cli_choice(f, v, mn_protocol_parse, "minions, minion, remote-only or local-only", &e))
         return CLI_USAGE;
       c->o.protocol = (mn_protocol)e;
-    } else if(!strcmp(f, "--local")) {
-      VALUE(); c->o.local_spec = v;
-    } else if(!strcmp(f, "--remote")) {
-      VALUE(); c->o.remote_spec = v;
-    } else if(!strcmp(f, "--local-url")) {
-      VALUE();
-      c->local_urls = realloc(c->local_urls, (c->n_local_urls + 1) * sizeof *c->local_urls);
-      c->local_urls[c->n_local_urls++] = v;
-    } else if(!strcmp(f, "--remote-url")) {
-      VALUE(); c->o.remote_url = v;
     } else if(!strcmp(f, "--task") && !c->chat) {
       VALUE(); c->o.task = v;
     } else if(!strcmp(f, "--doc-metadata")) {
@@ -194,9 +189,6 @@ static int parse(run_cli *c, int argc, char **argv)
       c->texts[c->n_texts++] = v;
     } else if(!strcmp(f, "--output")) {
       VALUE(); c->output = v;
-    } else if(!strcmp(f, "--num-ctx")) {
-      VALUE(); if(cli_int(f, v, 256, 10000000, &n)) return CLI_USAGE;
-      c->o.num_ctx = (int)n;
     } else if(!strcmp(f, "--json")) {
       c->json = 1;
     } else if(!strcmp(f, "--log")) {
@@ -206,35 +198,21 @@ static int parse(run_cli *c, int argc, char **argv)
       c->history_limit = n;
     } else if(!strcmp(f, "--log-dir")) {
       VALUE(); c->o.log_dir = v;
-    } else if(!strcmp(f, "--prices")) {
-      VALUE(); c->o.prices_path = v;
     } else if(!strcmp(f, "--quiet")) {
       c->quiet = 1;
     } else if(!strcmp(f, "--verbose")) {
       c->verbose = 1;
-    } else if(!strcmp(f, "--stream")) {
-      c->o.stream = 1;
-    } else if(!strcmp(f, "--no-stream")) {
-      c->o.stream = 0;
     } else if(!strcmp(f, "--idle-timeout")) {
       VALUE(); if(cli_double(f, v, 0.001, 86400, &d)) return CLI_USAGE;
       c->o.idle_timeout_ms = (long)(d * 1000);
     } else if(!strcmp(f, "--privacy")) {
       c->o.privacy = 1;
-    } else if(!strcmp(f, "--max-rounds")) {
-      VALUE(); if(cli_int(f, v, 1, 100, &n)) return CLI_USAGE;
-      c->o.max_rounds = (int)n;
     } else if(!strcmp(f, "--local-max-tokens")) {
       VALUE(); if(cli_int(f, v, 1, 1000000, &n)) return CLI_USAGE;
       c->o.local_max_tokens = (int)n;
     } else if(!strcmp(f, "--remote-max-tokens")) {
       VALUE(); if(cli_int(f, v, 1, 1000000, &n)) return CLI_USAGE;
       c->o.remote_max_tokens = (int)n;
-    } else if(!strcmp(f, "--timeout")) {
-      VALUE(); if(cli_double(f, v, 0.001, 86400, &d)) return CLI_USAGE;
-      c->o.request_timeout_ms = (long)(d * 1000);
-      if(c->o.idle_timeout_ms > c->o.request_timeout_ms)
-        c->o.idle_timeout_ms = c->o.request_timeout_ms;
     } else if(!strcmp(f, "--connect-timeout")) {
       VALUE(); if(cli_double(f, v, 0.001, 3600, &d)) return CLI_USAGE;
       c->o.connect_timeout_ms = (long)(d * 1000);
@@ -244,44 +222,21 @@ static int parse(run_cli *c, int argc, char **argv)
     } else if(!strcmp(f, "--remote-temperature")) {
       VALUE(); if(cli_double(f, v, 0, 2, &d)) return CLI_USAGE;
       c->o.remote_temperature = d;
-    } else if(!strcmp(f, "--decompose")) {
-      VALUE(); if(cli_choice(f, v, mn_decompose_parse, "code or plan", &e)) return CLI_USAGE;
-      c->o.decompose = (mn_decompose)e;
     } else if(!strcmp(f, "--tasks-per-round")) {
       VALUE(); if(cli_int(f, v, 1, 100, &n)) return CLI_USAGE;
       c->o.tasks_per_round = (int)n;
     } else if(!strcmp(f, "--samples")) {
       VALUE(); if(cli_int(f, v, 1, 64, &n)) return CLI_USAGE;
       c->o.samples = (int)n;
-    } else if(!strcmp(f, "--max-jobs")) {
-      VALUE(); if(cli_int(f, v, 1, 1000000, &n)) return CLI_USAGE;
-      c->o.max_jobs = (int)n;
-    } else if(!strcmp(f, "--local-parallel")) {
-      VALUE(); if(cli_int(f, v, 1, 4096, &n)) return CLI_USAGE;
-      c->o.local_parallel = (int)n;
     } else if(!strcmp(f, "--chunk")) {
       VALUE();
       if(cli_choice(f, v, mn_chunk_method_parse, "section, page, paragraph or code", &e))
         return CLI_USAGE;
       c->o.chunking = (mn_chunk_method)e;
-    } else if(!strcmp(f, "--chunk-chars")) {
-      VALUE(); if(cli_int(f, v, 200, 1000000, &n)) return CLI_USAGE;
-      c->o.chunk_chars = (int)n;
-    } else if(!strcmp(f, "--retrieval")) {
-      VALUE();
-      if(cli_choice(f, v, mn_retrieval_parse, "none, bm25 or embedding", &e))
-        return CLI_USAGE;
-      c->o.retrieval = (mn_retrieval)e;
-    } else if(!strcmp(f, "--retrieval-k")) {
-      VALUE(); if(cli_int(f, v, 1, 100000, &n)) return CLI_USAGE;
-      c->o.retrieval_k = (int)n;
     } else if(!strcmp(f, "--embed-model")) {
       VALUE(); c->o.embed_spec = v;
     } else if(!strcmp(f, "--embed-url")) {
       VALUE(); c->o.embed_url = v;
-    } else if(!strcmp(f, "--retries")) {
-      VALUE(); if(cli_int(f, v, 0, 20, &n)) return CLI_USAGE;
-      c->o.max_retries = (int)n;
     } else if(!strcmp(f, "--cache")) {
       VALUE();
       if(!*v) {
@@ -319,8 +274,6 @@ static int parse(run_cli *c, int argc, char **argv)
     cli_error("--context - can be given once");
     return CLI_USAGE;
   }
-  c->o.local_urls = c->local_urls;
-  c->o.n_local_urls = c->n_local_urls;
   return 0;
 }
 
@@ -498,18 +451,6 @@ static void on_signal(int sig)
     mn_chat_cancel(g_chat);
 }
 
-/* Ctrl-C cancels the run (the run log is still written); a second one ends
- * the program at once (SA_RESETHAND). */
-static void catch_signals(void)
-{
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESETHAND;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-}
 
 /* After a cancelled run: a fresh line, where the partial log went. */
 static int interrupted(const char *log)
@@ -558,7 +499,7 @@ int cmd_chat(int argc, char **argv)
   ssize_t len;
   rc = CLI_OK;
   g_chat = chat;
-  catch_signals();
+  cli_on_interrupt(on_signal);   /* Ctrl-C cancels; the run log is still written */
   for(;;) {
     if(interactive) {
       fputs("> ", stderr);
@@ -642,7 +583,7 @@ int cmd_run(int argc, char **argv)
   }
 
   g_run = run;
-  catch_signals();
+  cli_on_interrupt(on_signal);   /* Ctrl-C cancels; the run log is still written */
   cli_progress_start(&prog, !c.quiet && isatty(2), c.verbose, c.verbose, c.quiet);
   code = mn_run_execute(run, docs);
   cli_progress_stop(&prog);
