@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # clang only recommends): the fuzz targets that make test runs
 packages=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
           liblua5.4-dev libsqlite3-dev libutf8proc-dev libpcre2-dev
-          libcmocka-dev libseccomp-dev poppler-utils jq curl tmux python3 python3-venv
+          libcmocka-dev libmicrohttpd-dev libseccomp-dev poppler-utils jq curl tmux python3 python3-venv
           clang libclang-rt-dev)
 # --bench: also what bench/python_floor.py uses (the HTTP and model-checking
 # libraries of Python LLM clients)

@@ -54,6 +54,7 @@ void cli_on_interrupt(void (*handler)(int));
 int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 /* minions chunks (retrieve = 0) and minions retrieve (retrieve = 1) */
 int cmd_chunks(int argc, char **argv, int retrieve);
 

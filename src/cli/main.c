@@ -16,6 +16,7 @@ static void usage(FILE *out)
 "  run       answer one task about documents with a protocol\n"
 "  chat      answer follow-up questions (stdin, one per line) with Minion\n"
 "  eval      accuracy and cost of protocols on a question-answer dataset\n"
+"  serve     an OpenAI-compatible API over the protocols\n"
 "  chunks    show how documents are cut into chunks\n"
 "  retrieve  show the chunks that best match a query (BM25)\n"
 "\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
     rc = cmd_run(argc - 2, argv + 2);
   } else if(!strcmp(cmd, "chat")) {
     rc = cmd_chat(argc - 2, argv + 2);
+  } else if(!strcmp(cmd, "serve")) {
+    rc = cmd_serve(argc - 2, argv + 2);
   } else if(!strcmp(cmd, "eval")) {
     rc = cmd_eval(argc - 2, argv + 2);
   } else if(!strcmp(cmd, "chunks") || !strcmp(cmd, "retrieve")) {
