@@ -26,6 +26,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The official openai npm package, pinned by tests/npm/package-lock.json, for
+# the API client test; Debian's Node.js when the machine has none.
+if ! command -v npm >/dev/null; then
+  echo "setup: installing nodejs npm" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [ ! -f tests/npm/node_modules/.package-lock.json ] ||
+   ! cmp -s tests/npm/package-lock.json tests/npm/node_modules/.lock-installed; then
+  (cd tests/npm && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null &&
+   cp package-lock.json node_modules/.lock-installed)
+fi
+
 build_type=${MN_BUILD_TYPE:-RelWithDebInfo}
 cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
 cmake --build build -j"$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
