@@ -44,26 +44,11 @@ extern char **environ;
 #define TARGET_RSS_EXTRA_MB 64.0
 #define MAX_RUNS 15
 
-/* The local fake answers where a chunk names capital expenditures (about
- * 4% of the chunks), so none of the words below may contain that phrase. */
-#define TASK "How much did the company spend on capex in the last fiscal year, in millions of dollars?"
+#define TASK BENCH_CAPEX_TASK
 
 static char *remote_script(int chunk_chars)
 {
-  char lua[1024];
-  snprintf(lua, sizeof lua,
-           "function prepare_jobs(context, prev_jobs)\n"
-           "  local jobs = {}\n"
-           "  for _, doc in ipairs(context) do\n"
-           "    for _, chunk in ipairs(chunk_by_section(doc, %d, 0)) do\n"
-           "      jobs[#jobs + 1] = { chunk = chunk,\n"
-           "        task = 'Quote the capex figure for the last fiscal year, if this excerpt gives it.',\n"
-           "        advice = 'Look in the cash flow statement: purchases of property, plant and equipment.' }\n"
-           "    end\n"
-           "  end\n"
-           "  return jobs\n"
-           "end\n", chunk_chars);
-  char *code = mn_xasprintf("```lua\n%s```", lua);
+  char *code = bench_capex_program(chunk_chars);
   json_t *rules = json_pack(
     "{s:[{s:{s:s},s:s},{s:{s:s},s:s},{s:{s:s},s:s},{s:{s:s},s:s}]}", "rules",
     "when", "last_contains", "write short advice",

@@ -54,7 +54,7 @@
 #define RSS_MARGIN 0.05
 #define RSS_MARGIN_MB 2.0
 
-#define TASK "How much did the company spend on capex in the last fiscal year, in millions of dollars?"
+#define TASK BENCH_CAPEX_TASK
 
 static char *remote_script(void)
 {

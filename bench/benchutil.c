@@ -305,3 +305,21 @@ int bench_write_file(const char *path, const char *text)
   int ok = fwrite(text, 1, n, f) == n;
   return fclose(f) == 0 && ok ? 0 : -1;
 }
+
+char *bench_capex_program(int chunk_chars)
+{
+  return mn_xasprintf(
+    "```lua\n"
+    "function prepare_jobs(context, prev_jobs)\n"
+    "  local jobs = {}\n"
+    "  for _, doc in ipairs(context) do\n"
+    "    for _, chunk in ipairs(chunk_by_section(doc, %d, 0)) do\n"
+    "      jobs[#jobs + 1] = { chunk = chunk,\n"
+    "        task = 'Quote the capex figure for the last fiscal year, if this excerpt gives it.',\n"
+    "        advice = 'Look in the cash flow statement: purchases of property, plant and equipment.' }\n"
+    "    end\n"
+    "  end\n"
+    "  return jobs\n"
+    "end\n"
+    "```", chunk_chars);
+}

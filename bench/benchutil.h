@@ -53,4 +53,13 @@ double bench_median(double *v, size_t n);
 /* Write a file; 0 or -1. */
 int bench_write_file(const char *path, const char *text);
 
+/* The capex job the MinionS benchmarks share: the task, and the remote's
+ * program (fenced as a model writes it) cutting every filing into
+ * chunk_chars sections, one job each. The local fake answers where a chunk
+ * names capital expenditures (about 4% of the chunks), so the task and
+ * advice avoid that phrase. Caller frees. */
+#define BENCH_CAPEX_TASK \
+  "How much did the company spend on capex in the last fiscal year, in millions of dollars?"
+char *bench_capex_program(int chunk_chars);
+
 #endif

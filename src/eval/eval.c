@@ -117,8 +117,6 @@ static int judge_price(mn_eval *ev)
   return MN_OK;
 }
 
-static const char *protocol_name(mn_protocol p) { return mn_protocol_name(p); }
-
 /* Options of one run of question q with protocol p. */
 static mn_run_opts run_opts(mn_eval *ev, const mn_eval_item *q, mn_protocol p, double cap)
 {
@@ -152,7 +150,7 @@ int mn_eval_new(mn_eval **out, const mn_eval_opts *opts)
   for(size_t i = 0; i < opts->n_protocols; i++)
     for(size_t k = 0; k < i; k++)
       if(opts->protocols[i] == opts->protocols[k])
-        return fail(ev, MN_EINVAL, "protocol %s is listed twice", protocol_name(opts->protocols[i]));
+        return fail(ev, MN_EINVAL, "protocol %s is listed twice", mn_protocol_name(opts->protocols[i]));
   if(opts->parallel < 0 || opts->parallel > MAX_PARALLEL)
     return fail(ev, MN_EINVAL, "parallel questions must be between 1 and %d, got %d", MAX_PARALLEL,
                 opts->parallel);
@@ -212,7 +210,7 @@ int mn_eval_new(mn_eval **out, const mn_eval_opts *opts)
     mn_run *r = NULL;
     int rc = mn_run_new(&r, &ro);
     if(rc) {
-      rc = fail(ev, rc, "%s: %s", protocol_name(opts->protocols[i]),
+      rc = fail(ev, rc, "%s: %s", mn_protocol_name(opts->protocols[i]),
                 r ? mn_run_errmsg(r) : mn_strerror(rc));
       mn_run_free(r);
       return rc;
@@ -240,7 +238,7 @@ int mn_eval_new(mn_eval **out, const mn_eval_opts *opts)
   ev->prog.total = ev->ds.n * opts->n_protocols;
   for(size_t q = 0; q < ev->ds.n; q++)
     for(size_t i = 0; i < opts->n_protocols; i++) {
-      json_t *row = mn_results_find(&ev->res, ev->ds.items[q].id, protocol_name(opts->protocols[i]));
+      json_t *row = mn_results_find(&ev->res, ev->ds.items[q].id, mn_protocol_name(opts->protocols[i]));
       json_t *e = row ? json_object_get(row, "error") : NULL;
       if(row && (!e || json_is_null(e))) {
         ev->prog.done++;
@@ -253,7 +251,7 @@ int mn_eval_new(mn_eval **out, const mn_eval_opts *opts)
 
 static int finished(mn_eval *ev, const mn_eval_item *q, mn_protocol p)
 {
-  json_t *row = mn_results_find(&ev->res, q->id, protocol_name(p));
+  json_t *row = mn_results_find(&ev->res, q->id, mn_protocol_name(p));
   json_t *e = row ? json_object_get(row, "error") : NULL;
   return row && (!e || json_is_null(e));
 }
@@ -336,7 +334,7 @@ static void run_one(worker *w, const mn_eval_item *q, const mn_docs *docs, const
   pthread_mutex_unlock(&ev->mu);
 
   json_t *row = json_pack("{s:s,s:s,s:s?,s:s?,s:s,s:s}", "id", q->id, "protocol",
-                          protocol_name(p), "local", ev->run.local_spec, "remote",
+                          mn_protocol_name(p), "local", ev->run.local_spec, "remote",
                           ev->run.remote_spec, "question", q->question, "gold", q->gold);
   double t0 = mn_now(), spent = 0;
   mn_run_opts ro = run_opts(ev, q, p, cap);
@@ -402,7 +400,7 @@ static void run_one(worker *w, const mn_eval_item *q, const mn_docs *docs, const
   }
   ev->prog.spend_usd += spent + judge_cost;
   char last[300];
-  snprintf(last, sizeof last, "%s %s", q->id, protocol_name(p));
+  snprintf(last, sizeof last, "%s %s", q->id, mn_protocol_name(p));
   ev->prog.last = last;
   if(ev->o.on_progress)
     ev->o.on_progress(&ev->prog, ev->o.progress_userdata);

@@ -266,7 +266,7 @@ static void stream_free(void *cls)
 static struct MHD_Response *bad(int *status, const char *code, const char *msg)
 {
   *status = 400;
-  return mn_srv_error(400, "invalid_request_error", code, "%s", msg);
+  return mn_srv_error("invalid_request_error", code, "%s", msg);
 }
 
 struct MHD_Response *mn_srv_completions(srv *s, const char *body, size_t len, int *status)
@@ -276,7 +276,7 @@ struct MHD_Response *mn_srv_completions(srv *s, const char *body, size_t len, in
   if(!req || !json_is_object(req)) {
     json_decref(req);
     *status = 400;
-    return mn_srv_error(400, "invalid_request_error", "invalid_json",
+    return mn_srv_error("invalid_request_error", "invalid_json",
                         "the body must be a JSON object (%s)", req ? "not an object" : je.text);
   }
   struct MHD_Response *r = NULL;
@@ -291,7 +291,7 @@ struct MHD_Response *mn_srv_completions(srv *s, const char *body, size_t len, in
   }
   if(protocol < 0) {
     *status = 404;
-    r = mn_srv_error(404, "invalid_request_error", "model_not_found",
+    r = mn_srv_error("invalid_request_error", "model_not_found",
                      "the model '%.60s' does not exist here: use minions, minion, remote-only "
                      "or local-only", model);
     goto out;
@@ -349,7 +349,7 @@ struct MHD_Response *mn_srv_completions(srv *s, const char *body, size_t len, in
   if(!mn_srv_run_acquire(s)) {
     free(task);
     *status = 429;
-    r = mn_srv_error(429, "requests", "rate_limit_exceeded",
+    r = mn_srv_error("requests", "rate_limit_exceeded",
                      "%d runs are under way, the most this server runs at once; try again",
                      s->o.max_runs);
     goto out;
@@ -377,7 +377,7 @@ struct MHD_Response *mn_srv_completions(srv *s, const char *body, size_t len, in
   free(task);
   if(rc != MN_OK) {
     *status = rc == MN_EINVAL ? 400 : 500;
-    r = mn_srv_error(*status, rc == MN_EINVAL ? "invalid_request_error" : "server_error",
+    r = mn_srv_error(rc == MN_EINVAL ? "invalid_request_error" : "server_error",
                      mn_strerror(rc), "%s", run ? mn_run_errmsg(run) : mn_strerror(rc));
     mn_run_free(run);
     mn_srv_run_release(s);
@@ -422,7 +422,7 @@ struct MHD_Response *mn_srv_completions(srv *s, const char *body, size_t len, in
     r = mn_srv_json(reply);
   } else {
     *status = 502;
-    r = mn_srv_error(502, "server_error", mn_strerror(rc), "the %s run failed: %s",
+    r = mn_srv_error("server_error", mn_strerror(rc), "the %s run failed: %s",
                      mn_protocol_name((mn_protocol)protocol), mn_run_errmsg(run));
   }
   mn_run_free(run);

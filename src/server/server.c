@@ -33,10 +33,8 @@ struct MHD_Response *mn_srv_json(json_t *body)
   return r;
 }
 
-struct MHD_Response *mn_srv_error(int status, const char *type, const char *code,
-                                  const char *fmt, ...)
+struct MHD_Response *mn_srv_error(const char *type, const char *code, const char *fmt, ...)
 {
-  (void)status;
   char msg[600];
   va_list ap;
   va_start(ap, fmt);
@@ -140,34 +138,34 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     const char *given = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
     if(!given || !same_secret(given, s->o.token))
-      return reply(c, 401, mn_srv_error(401, "invalid_request_error", "invalid_api_key",
+      return reply(c, 401, mn_srv_error("invalid_request_error", "invalid_api_key",
                                         "a bearer token is required (Authorization: Bearer "
                                         "TOKEN, the server's --token)"));
   }
   int post = !strcmp(method, "POST");
   const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
   if(post && origin && strcmp(origin, s->origin) != 0)
-    return reply(c, 403, mn_srv_error(403, "invalid_request_error", "origin_not_allowed",
+    return reply(c, 403, mn_srv_error("invalid_request_error", "origin_not_allowed",
                                       "requests from another origin are refused"));
   if(k->too_big)
-    return reply(c, 413, mn_srv_error(413, "invalid_request_error", "request_too_large",
+    return reply(c, 413, mn_srv_error("invalid_request_error", "request_too_large",
                                       "the request body is larger than %zu bytes",
                                       s->o.max_body_bytes));
   if(!strcmp(url, "/v1/models")) {
     if(strcmp(method, "GET"))
-      return reply(c, 405, mn_srv_error(405, "invalid_request_error", "method_not_allowed",
+      return reply(c, 405, mn_srv_error("invalid_request_error", "method_not_allowed",
                                         "use GET for /v1/models"));
     return reply(c, 200, models());
   }
   if(!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/chat/completions")) {
     if(!post)
-      return reply(c, 405, mn_srv_error(405, "invalid_request_error", "method_not_allowed",
+      return reply(c, 405, mn_srv_error("invalid_request_error", "method_not_allowed",
                                         "use POST for /v1/chat/completions"));
     int status = 500;
     struct MHD_Response *r = mn_srv_completions(s, k->body ? k->body : "", k->len, &status);
     return reply(c, status, r);
   }
-  return reply(c, 404, mn_srv_error(404, "invalid_request_error", "unknown_url",
+  return reply(c, 404, mn_srv_error("invalid_request_error", "unknown_url",
                                     "unknown URL: %.100s %.200s", method, url));
 }
 

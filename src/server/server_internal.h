@@ -17,8 +17,8 @@ typedef struct srv {
 } srv;
 
 /* An error reply in OpenAI's shape. */
-struct MHD_Response *mn_srv_error(int status, const char *type, const char *code,
-                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+struct MHD_Response *mn_srv_error(const char *type, const char *code, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
 /* A JSON reply (takes the reference). */
 struct MHD_Response *mn_srv_json(json_t *body);
 
